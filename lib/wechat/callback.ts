@@ -1,0 +1,189 @@
+/**
+ * The server side of WeChat / WeCom callbacks with no HTTP framework in it: URL
+ * verification, opening an inbound POST (signature, replay window, decryption,
+ * receiver id, XML) and sealing a passive reply. The wechat-in node, the sandbox
+ * and the benchmarks all use this one implementation.
+ */
+import { WeChatCipher, WeChatCryptoError, nowSeconds, randomNonce, signatureMatches } from './crypto';
+import { XmlFormatError, XmlObject, buildXml, parseXml } from './xml';
+
+export type AccountKind = 'official' | 'wecom';
+
+export interface CallbackAccount {
+  kind: AccountKind;
+  /** Official Account AppID or WeCom CorpID: the receiver id of encrypted messages. */
+  appId: string;
+  token: string;
+  /** Needed for WeCom and for Official Accounts in compatible or safe mode. */
+  encodingAESKey?: string;
+  /** Set to '' (or another id) only when the platform really sends that id, e.g. WeCom AI bots. */
+  receiverId?: string;
+}
+
+export interface CallbackOptions {
+  /** Accept timestamps at most this many seconds from our clock; 0 disables the check. */
+  replayWindowSeconds: number;
+}
+
+export type CallbackQuery = Record<string, unknown>;
+
+export type SecurityMode = 'plain' | 'compatible' | 'safe' | 'wecom';
+
+/** Why a callback was refused; `status` is what the HTTP layer answers. */
+export class CallbackError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CallbackError';
+  }
+}
+
+export interface InboundMessage {
+  /** The message with WeChat's own field names; every value is a string. */
+  fields: XmlObject;
+  encrypted: boolean;
+  mode: SecurityMode;
+  /** Identifies a delivery and its retries: MsgId, or sender + CreateTime + event. */
+  dedupKey: string;
+}
+
+function queryString(query: CallbackQuery, name: string): string {
+  const value = query[name];
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+  return '';
+}
+
+export class CallbackEndpoint {
+  private readonly cipher: WeChatCipher | null;
+
+  constructor(
+    readonly account: CallbackAccount,
+    private readonly options: CallbackOptions,
+  ) {
+    if (!account.token) throw new CallbackError(500, 'config', 'the account has no Token');
+    if (account.kind === 'wecom' && !account.encodingAESKey) {
+      throw new CallbackError(500, 'config', 'a WeCom account needs its EncodingAESKey');
+    }
+    this.cipher = account.encodingAESKey
+      ? new WeChatCipher(account.token, account.encodingAESKey, account.receiverId ?? account.appId)
+      : null;
+  }
+
+  /** Answers the GET that WeChat sends when the callback URL is saved; returns the body to send. */
+  verifyUrl(query: CallbackQuery, now: number = Date.now()): string {
+    const timestamp = queryString(query, 'timestamp');
+    const nonce = queryString(query, 'nonce');
+    const echostr = queryString(query, 'echostr');
+    if (!timestamp || !nonce || !echostr) {
+      throw new CallbackError(400, 'missing_parameters', 'URL verification needs timestamp, nonce and echostr');
+    }
+    this.checkTimestamp(timestamp, now);
+    if (this.account.kind === 'official') {
+      if (!signatureMatches(queryString(query, 'signature'), [this.account.token, timestamp, nonce])) {
+        throw new CallbackError(401, 'bad_signature', 'signature does not match the Token');
+      }
+      return echostr;
+    }
+    return this.decryptChecked(queryString(query, 'msg_signature'), timestamp, nonce, echostr).message;
+  }
+
+  /** Authenticates and parses an inbound POST body. */
+  open(query: CallbackQuery, body: string, now: number = Date.now()): InboundMessage {
+    const timestamp = queryString(query, 'timestamp');
+    const nonce = queryString(query, 'nonce');
+    if (!timestamp || !nonce) throw new CallbackError(400, 'missing_parameters', 'the callback has no timestamp or nonce');
+    const encrypted = this.account.kind === 'wecom' || queryString(query, 'encrypt_type') === 'aes';
+
+    if (!encrypted) {
+      if (!signatureMatches(queryString(query, 'signature'), [this.account.token, timestamp, nonce])) {
+        throw new CallbackError(401, 'bad_signature', 'signature does not match the Token');
+      }
+      this.checkTimestamp(timestamp, now);
+      const fields = parseBody(body);
+      return { fields, encrypted: false, mode: 'plain', dedupKey: dedupKeyOf(fields) };
+    }
+
+    const envelope = parseBody(body);
+    const encryptedText = typeof envelope.Encrypt === 'string' ? envelope.Encrypt : '';
+    if (!encryptedText) throw new CallbackError(400, 'bad_body', 'the encrypted callback body has no <Encrypt>');
+    const { message } = this.decryptChecked(queryString(query, 'msg_signature'), timestamp, nonce, encryptedText, now);
+    // Only the decrypted payload is trusted: compatible mode also carries plain copies
+    // of the fields, which no signature covers.
+    const fields = parseBody(message);
+    const mode: SecurityMode =
+      this.account.kind === 'wecom' ? 'wecom' : Object.keys(envelope).length > 2 ? 'compatible' : 'safe';
+    return { fields, encrypted: true, mode, dedupKey: dedupKeyOf(fields) };
+  }
+
+  /** The body that answers a message whose flow gives no passive reply. */
+  get noReplyBody(): string {
+    return this.account.kind === 'official' ? 'success' : '';
+  }
+
+  /** Wraps a reply XML in the encrypted envelope when the inbound message was encrypted. */
+  seal(replyXml: string, encrypted: boolean, now: number = Date.now()): string {
+    if (!encrypted) return replyXml;
+    const cipher = this.requireCipher();
+    const timeStamp = nowSeconds(now);
+    const nonce = randomNonce();
+    const encryptedReply = cipher.encrypt(replyXml);
+    return buildXml({
+      Encrypt: encryptedReply,
+      MsgSignature: cipher.sign(timeStamp, nonce, encryptedReply),
+      TimeStamp: Number(timeStamp),
+      Nonce: nonce,
+    });
+  }
+
+  private decryptChecked(signature: string, timestamp: string, nonce: string, text: string, now = Date.now()) {
+    const cipher = this.requireCipher();
+    try {
+      const result = cipher.verifyAndDecrypt(signature, timestamp, nonce, text);
+      this.checkTimestamp(timestamp, now);
+      return result;
+    } catch (err) {
+      if (err instanceof WeChatCryptoError) {
+        const status = err.code === 'bad_signature' ? 401 : err.code === 'bad_receiver_id' ? 403 : 400;
+        throw new CallbackError(status, err.code, err.message);
+      }
+      throw err;
+    }
+  }
+
+  private requireCipher(): WeChatCipher {
+    if (!this.cipher) {
+      throw new CallbackError(400, 'no_aes_key', 'the message is encrypted but the account has no EncodingAESKey');
+    }
+    return this.cipher;
+  }
+
+  private checkTimestamp(timestamp: string, now: number): void {
+    const window = this.options.replayWindowSeconds;
+    if (!window) return;
+    const sent = Number(timestamp);
+    if (!/^\d{1,12}$/.test(timestamp) || Math.abs(now / 1000 - sent) > window) {
+      throw new CallbackError(403, 'stale_timestamp', `timestamp is more than ${window} s away from this server's clock`);
+    }
+  }
+}
+
+function parseBody(body: string): XmlObject {
+  try {
+    return parseXml(body);
+  } catch (err) {
+    if (err instanceof XmlFormatError) throw new CallbackError(400, 'bad_xml', err.message);
+    throw err;
+  }
+}
+
+/** WeChat retries a delivery with the same MsgId, or for events the same sender, time and event. */
+export function dedupKeyOf(fields: XmlObject): string {
+  const msgId = fields.MsgId ?? fields.MsgID;
+  if (typeof msgId === 'string' && msgId) return `m:${msgId}`;
+  const str = (name: string) => (typeof fields[name] === 'string' ? (fields[name] as string) : '');
+  return `e:${str('FromUserName')}|${str('CreateTime')}|${str('Event')}|${str('EventKey')}`;
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Build: compile TypeScript to CommonJS in dist/, then copy each node's editor files
+// (.html, locales/, icons/) beside its compiled .js, where Node-RED looks for them.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+
+const nodesDir = path.join(root, 'nodes');
+for (const name of fs.readdirSync(nodesDir)) {
+  const from = path.join(nodesDir, name);
+  const to = path.join(root, 'dist', 'nodes', name);
+  if (!fs.statSync(from).isDirectory()) continue;
+  fs.mkdirSync(to, { recursive: true });
+  for (const entry of fs.readdirSync(from)) {
+    const src = path.join(from, entry);
+    if (entry.endsWith('.html') || entry === 'locales' || entry === 'icons') {
+      fs.cpSync(src, path.join(to, entry), { recursive: true });
+    }
+  }
+}

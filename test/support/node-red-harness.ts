@@ -1,0 +1,81 @@
+/**
+ * Runs nodes under node-red-node-test-helper and serves RED.httpNode on a real
+ * loopback port, so node tests speak real HTTP to the routes our nodes own.
+ */
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Node, NodeAPI } from 'node-red';
+
+// The helper ships no types; this is the part of it we use.
+interface TestHelper {
+  init(runtimePath: string, settings?: object): void;
+  settings(settings: object): object;
+  startServer(): Promise<void>;
+  stopServer(): Promise<void>;
+  load(nodes: RegisterFn[], flow: object[], credentials?: object): Promise<void>;
+  unload(): Promise<void>;
+  getNode(id: string): Node | null;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const helper: TestHelper = require('node-red-node-test-helper');
+helper.init(require.resolve('node-red'));
+
+export type RegisterFn = (RED: NodeAPI) => void | Promise<void>;
+export type FlowNode = { id: string; type: string; [key: string]: unknown };
+
+export class NodeRedHarness {
+  RED!: NodeAPI;
+  baseUrl = '';
+  private server: Server | null = null;
+  private started = false;
+
+  /** Loads the flow; `settings` are merged into the runtime settings before loading. */
+  async load(nodes: RegisterFn[], flow: FlowNode[], credentials: object = {}, settings?: object): Promise<void> {
+    if (settings) helper.settings(settings);
+    if (!this.started) {
+      await helper.startServer();
+      this.started = true;
+    }
+    const capture: RegisterFn[] = nodes.map((register, i) =>
+      i === 0
+        ? (RED: NodeAPI) => {
+            this.RED = RED;
+            return register(RED);
+          }
+        : register,
+    );
+    await helper.load(capture, flow, credentials);
+    if (!this.server) {
+      const app = this.RED.httpNode as unknown as (req: unknown, res: unknown) => void;
+      const server = createServer((req, res) => app(req, res));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      this.server = server;
+      this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }
+  }
+
+  getNode<T extends Node = Node>(id: string): T {
+    const node = helper.getNode(id);
+    if (!node) throw new Error(`node ${id} is not loaded`);
+    return node as T;
+  }
+
+  /** Stops the flows (routes are removed here) but keeps the HTTP server, to prove removal. */
+  async unload(): Promise<void> {
+    await helper.unload();
+  }
+
+  async stop(): Promise<void> {
+    await helper.unload().catch(() => undefined);
+    const server = this.server;
+    this.server = null;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    if (this.started) await helper.stopServer();
+    this.started = false;
+    helper.settings({});
+  }
+}
