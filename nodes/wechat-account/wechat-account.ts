@@ -52,7 +52,7 @@ export default function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('wechat-account', WeChatAccount, {
+  RED.nodes.registerType<WeChatAccountNode, WeChatAccountDef, object, WeChatAccountCredentials>('wechat-account', WeChatAccount, {
     credentials: {
       appSecret: { type: 'password' },
       token: { type: 'password' },
