@@ -1,0 +1,135 @@
+/**
+ * Deliveries of inbound callbacks, from arrival until their HTTP answer.
+ *
+ * WeChat waits 5 s for an answer and then retries the same delivery (3 tries in all).
+ * A tracker keys each delivery by its de-duplication key, so a retry never reaches the
+ * flow twice: it waits for the answer of the first try, or gets the answer already
+ * given, while the key is remembered. A reply that comes after the deadline (when the
+ * platform has already been told "no reply") is reported as late, so the caller can
+ * deliver it another way.
+ */
+import { randomBytes } from 'node:crypto';
+
+export type SettleResult = 'answered' | 'late' | 'duplicate';
+
+export class Delivery {
+  readonly id: string;
+  /** Resolves with the HTTP body to answer, once a reply or the deadline settles it. */
+  readonly answer: Promise<string>;
+  private resolve!: (body: string) => void;
+  private state: 'open' | 'expired' | 'answered' = 'open';
+  private timer: NodeJS.Timeout | null = null;
+  /** The reply that came after the deadline, if any; retries from then on receive it. */
+  lateBody: string | null = null;
+
+  constructor(
+    readonly key: string,
+    private readonly onClosed: (delivery: Delivery) => void,
+  ) {
+    this.id = randomBytes(9).toString('base64url');
+    this.answer = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  /** Answers `fallbackBody` if nothing has settled the delivery within `ms`. */
+  armDeadline(ms: number, fallbackBody: string, onExpired?: () => void): void {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.state !== 'open') return;
+      this.state = 'expired';
+      this.resolve(fallbackBody);
+      onExpired?.();
+    }, ms);
+  }
+
+  /** Gives the answer. Only the first settle counts; after the deadline it is 'late'. */
+  settle(body: string): SettleResult {
+    if (this.state === 'answered') return 'duplicate';
+    const late = this.state === 'expired';
+    this.state = 'answered';
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.onClosed(this);
+    if (late) {
+      // Retries that come after a late reply get it, like any answered retry.
+      this.lateBody = body;
+      return 'late';
+    }
+    this.resolve(body);
+    return 'answered';
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Stops the deadline timer without answering, e.g. when the node is closed. */
+  cancel(fallbackBody: string): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.state === 'open') {
+      this.state = 'expired';
+      this.resolve(fallbackBody);
+    }
+  }
+}
+
+export type Begin = { retry: false; delivery: Delivery } | { retry: true; answer: Promise<string> };
+
+/** Open deliveries by id, shared by every tracker so a reply node can find its delivery. */
+const openDeliveries = new Map<string, Delivery>();
+
+export function findDelivery(id: unknown): Delivery | undefined {
+  return typeof id === 'string' ? openDeliveries.get(id) : undefined;
+}
+
+export class DeliveryTracker {
+  /** Every delivery by de-duplication key, kept for `ttlMs` after it arrived. */
+  private readonly byKey = new Map<string, { delivery: Delivery; expires: number }>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly ttlMs: number = 60_000) {
+    this.sweeper = setInterval(() => this.sweep(Date.now()), Math.min(ttlMs, 10_000));
+    this.sweeper.unref();
+  }
+
+  begin(key: string, now: number = Date.now()): Begin {
+    const known = this.byKey.get(key);
+    if (known && known.expires > now) {
+      const { delivery } = known;
+      return { retry: true, answer: delivery.lateBody !== null ? Promise.resolve(delivery.lateBody) : delivery.answer };
+    }
+    const delivery = new Delivery(key, (d) => openDeliveries.delete(d.id));
+    this.byKey.set(key, { delivery, expires: now + this.ttlMs });
+    openDeliveries.set(delivery.id, delivery);
+    return { retry: false, delivery };
+  }
+
+  /** Forgets a key at once: a delivery the flow never saw may be tried again. */
+  forget(key: string): void {
+    const known = this.byKey.get(key);
+    if (known) openDeliveries.delete(known.delivery.id);
+    this.byKey.delete(key);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  private sweep(now: number): void {
+    for (const [key, entry] of this.byKey) {
+      if (entry.expires > now) continue;
+      openDeliveries.delete(entry.delivery.id);
+      this.byKey.delete(key);
+    }
+  }
+
+  /** Answers everything still open with `fallbackBody` and stops the sweeper. */
+  close(fallbackBody: string): void {
+    clearInterval(this.sweeper);
+    for (const { delivery } of this.byKey.values()) {
+      delivery.cancel(fallbackBody);
+      openDeliveries.delete(delivery.id);
+    }
+    this.byKey.clear();
+  }
+}

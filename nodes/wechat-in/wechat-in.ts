@@ -1,0 +1,220 @@
+/**
+ * wechat-in: owns the callback URL of one WeChat Official Account or WeCom app.
+ * GET answers URL verification; POST authenticates, decrypts and parses the message,
+ * drops WeChat's retries and sends each delivery into the flow once. The HTTP answer
+ * waits for a wechat-reply node, up to a deadline that stays inside WeChat's 5 s.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { BodyError, readBody, sendText } from '../../lib/http/body';
+import { CallbackEndpoint, CallbackError, CallbackQuery, InboundMessage } from '../../lib/wechat/callback';
+import { Delivery, DeliveryTracker } from '../../lib/wechat/deliveries';
+import { XmlObject } from '../../lib/wechat/xml';
+import { RouteError, mountRoute, routePath } from '../shared/owned-route';
+import { hasReplyNodes } from '../wechat-reply/reply-nodes';
+import type { WeChatAccountNode } from '../wechat-account/wechat-account';
+
+export interface WeChatInDef extends NodeDef {
+  account: string;
+  url: string;
+  /** Seconds a timestamp may differ from our clock; 0 disables the check. */
+  replayWindow: number | string;
+  /** Seconds to wait for wechat-reply before answering "no reply". */
+  replyTimeout: number | string;
+}
+
+/** What wechat-reply (and flows) need to know of the delivery; lives on msg.wechat. */
+export interface WeChatContext {
+  accountId: string;
+  kind: 'official' | 'wecom';
+  appId: string;
+  agentId?: string;
+  /** Sender: OpenID (Official Account) or UserID (WeCom). */
+  from: string;
+  /** Receiver: the account's gh_ id or the CorpID. */
+  to: string;
+  msgType: string;
+  event?: string;
+  encrypted: boolean;
+  mode: string;
+  replyId: string;
+  dedupKey: string;
+}
+
+export interface WeChatMessage extends NodeMessage {
+  payload: XmlObject;
+  wechat: WeChatContext;
+}
+
+type RoutedRequest = IncomingMessage & { query: Record<string, unknown> };
+
+const DEFAULT_MAX_BODY = 256 * 1024;
+const DEFAULT_REPLY_TIMEOUT_S = 4.5;
+/** WeChat gives up after 5 s; answering later than this is pointless. */
+const MAX_REPLY_TIMEOUT_S = 4.9;
+
+interface Counters {
+  received: number;
+  retries: number;
+  rejected: number;
+  timedOut: number;
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  const n = typeof value === 'string' && value.trim() === '' ? NaN : Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+function text(fields: XmlObject, name: string): string | undefined {
+  const v = fields[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export default function register(RED: NodeAPI): void {
+  function WeChatIn(this: Node, config: WeChatInDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const account = RED.nodes.getNode(config.account) as WeChatAccountNode | null;
+    const replayWindow = numberOr(config.replayWindow, 300);
+    const replyTimeoutMs = Math.min(numberOr(config.replyTimeout, DEFAULT_REPLY_TIMEOUT_S), MAX_REPLY_TIMEOUT_S) * 1000;
+    const maxBody = numberOr((RED.settings as unknown as Record<string, unknown>).wechatInMaxBody, DEFAULT_MAX_BODY);
+    const counters: Counters = { received: 0, retries: 0, rejected: 0, timedOut: 0 };
+    const tracker = new DeliveryTracker();
+
+    let endpoint: CallbackEndpoint;
+    let path: string;
+    let unmount: () => void = () => undefined;
+    try {
+      if (!account) throw new Error(RED._('wechat-in.errors.noAccount'));
+      endpoint = new CallbackEndpoint(account.callbackAccount(), { replayWindowSeconds: replayWindow });
+      path = routePath(config.url);
+      unmount = mountRoute(RED, path, { get: handleVerification, post: handleMessage });
+    } catch (err) {
+      const reason = err instanceof RouteError || err instanceof CallbackError ? err.message : (err as Error).message;
+      node.error(RED._('wechat-in.errors.notStarted', { reason }));
+      node.status({ fill: 'red', shape: 'ring', text: 'wechat-in.status.notStarted' });
+      return;
+    }
+    const status = throttledStatus(node, path, counters);
+    status.update();
+
+    function reject(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+      counters.rejected++;
+      status.update();
+      if (err instanceof CallbackError || err instanceof BodyError) {
+        const reason = err instanceof CallbackError ? err.reason : 'bad_body';
+        node.warn(RED._('wechat-in.warn.rejected', { path, ip: req.socket.remoteAddress ?? '?', reason, detail: err.message }));
+        sendText(res, err.status, reason);
+        return;
+      }
+      node.error(RED._('wechat-in.warn.failed', { path, detail: (err as Error).message }));
+      sendText(res, 500, 'internal_error');
+    }
+
+    function handleVerification(req: RoutedRequest, res: ServerResponse): void {
+      try {
+        sendText(res, 200, endpoint.verifyUrl(req.query as CallbackQuery));
+        node.log(RED._('wechat-in.log.verified', { path }));
+      } catch (err) {
+        reject(req, res, err);
+      }
+    }
+
+    async function handleMessage(req: RoutedRequest, res: ServerResponse): Promise<void> {
+      let inbound: InboundMessage;
+      try {
+        const body = await readBody(req, maxBody);
+        inbound = endpoint.open(req.query as CallbackQuery, body.toString('utf8'));
+      } catch (err) {
+        reject(req, res, err);
+        return;
+      }
+      const begun = tracker.begin(inbound.dedupKey);
+      if (begun.retry) {
+        counters.retries++;
+        status.update();
+        answer(res, await begun.answer);
+        return;
+      }
+      counters.received++;
+      status.update();
+      emit(begun.delivery, inbound);
+      const body = await begun.delivery.answer;
+      answer(res, body);
+    }
+
+    function emit(delivery: Delivery, inbound: InboundMessage): void {
+      const { fields } = inbound;
+      const noReply = endpoint.noReplyBody;
+      if (hasReplyNodes()) {
+        delivery.armDeadline(replyTimeoutMs, noReply, () => {
+          counters.timedOut++;
+          status.update();
+        });
+      } else {
+        delivery.settle(noReply);
+      }
+      const msg: WeChatMessage = {
+        _msgid: RED.util.generateId(),
+        payload: fields,
+        wechat: {
+          accountId: account!.id,
+          kind: account!.kind,
+          appId: account!.appId,
+          agentId: account!.agentId || undefined,
+          from: text(fields, 'FromUserName') ?? '',
+          to: text(fields, 'ToUserName') ?? '',
+          msgType: text(fields, 'MsgType') ?? '',
+          event: text(fields, 'Event'),
+          encrypted: inbound.encrypted,
+          mode: inbound.mode,
+          replyId: delivery.id,
+          dedupKey: inbound.dedupKey,
+        },
+      };
+      node.send(msg);
+    }
+
+    function answer(res: ServerResponse, body: string): void {
+      sendText(res, 200, body, body.startsWith('<') ? 'text/xml; charset=utf-8' : 'text/plain; charset=utf-8');
+    }
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      unmount();
+      tracker.close(endpoint.noReplyBody);
+      status.stop();
+      done();
+    });
+  }
+
+  RED.nodes.registerType('wechat-in', WeChatIn, {
+    settings: { wechatInMaxBody: { value: DEFAULT_MAX_BODY, exportable: false } },
+  });
+}
+
+/** Status shows the route and counts; at most once a second, so load doesn't flood the editor. */
+function throttledStatus(node: Node, path: string, c: Counters) {
+  let timer: NodeJS.Timeout | null = null;
+  let last = 0;
+  const show = () => {
+    timer = null;
+    last = Date.now();
+    const problems = c.rejected + c.timedOut;
+    node.status({
+      fill: problems ? 'yellow' : 'green',
+      shape: 'dot',
+      text: `${path} ↓${c.received}${c.retries ? ' ↻' + c.retries : ''}${c.rejected ? ' ✕' + c.rejected : ''}${c.timedOut ? ' ⏱' + c.timedOut : ''}`,
+    });
+  };
+  return {
+    update() {
+      if (timer) return;
+      const wait = Math.max(0, 1000 - (Date.now() - last));
+      if (wait === 0) show();
+      else timer = setTimeout(show, wait);
+    },
+    stop() {
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
