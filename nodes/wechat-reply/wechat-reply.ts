@@ -25,6 +25,14 @@ export default function register(RED: NodeAPI): void {
     return endpoint;
   }
 
+  /** An empty payload answers "no reply" at once; anything else becomes reply XML, sealed like the message. */
+  function replyBody(account: WeChatAccountNode, context: Partial<WeChatContext>, payload: unknown): string {
+    const endpoint = endpointFor(account);
+    if (payload === '' || payload === null || payload === undefined) return endpoint.noReplyBody;
+    const reply: NormalizedReply = normalizeReply(payload, account.kind);
+    return endpoint.seal(replyXml(reply, context.from ?? '', context.to ?? ''), context.encrypted === true);
+  }
+
   function WeChatReply(this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -42,11 +50,9 @@ export default function register(RED: NodeAPI): void {
         done(new Error(RED._('wechat-reply.errors.closed')));
         return;
       }
-      let reply: NormalizedReply;
       let body: string;
       try {
-        reply = normalizeReply(msg.payload, account.kind);
-        body = endpointFor(account).seal(replyXml(reply, context.from ?? '', context.to ?? ''), context.encrypted === true);
+        body = replyBody(account, context, msg.payload);
       } catch (err) {
         done(err instanceof ReplyFormatError ? err : new Error(String((err as Error).message)));
         return;

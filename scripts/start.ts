@@ -1,0 +1,108 @@
+/**
+ * npm start: the sandbox plus Node-RED with this package and every scenario flow.
+ *
+ * The sandbox runs in this process; Node-RED runs as a child with its user directory
+ * in .demo/ (git-ignored). The shipped flows read their account settings from
+ * environment variables, which point here at the sandbox; credentials are written to
+ * the demo's credentials file as ${NAME} references, never as values in a flow.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startSandbox } from '../sandbox/index';
+import { demoEnvironment } from '../sandbox/demo-accounts';
+import { demoCredentials } from '../sandbox/demo-credentials';
+
+const root = resolve(__dirname, '..', '..');
+const userDir = join(root, '.demo');
+const host = process.env.HOST ?? '127.0.0.1';
+const port = Number(process.env.PORT ?? 1880);
+const sandboxPort = Number(process.env.SANDBOX_PORT ?? 1890);
+
+type FlowNode = { id: string; type: string };
+
+/** Every flow in flows/, merged into one flow file; a config node shared by two files is kept once. */
+function mergedFlows(): FlowNode[] {
+  const seen = new Set<string>();
+  const merged: FlowNode[] = [];
+  for (const file of readdirSync(join(root, 'flows')).filter((f) => f.endsWith('.json')).sort()) {
+    for (const node of JSON.parse(readFileSync(join(root, 'flows', file), 'utf8')) as FlowNode[]) {
+      if (seen.has(node.id)) continue;
+      seen.add(node.id);
+      merged.push(node);
+    }
+  }
+  return merged;
+}
+
+function prepareUserDir(flows: FlowNode[]): void {
+  mkdirSync(join(userDir, 'node_modules', '@wxbridge'), { recursive: true });
+  const link = join(userDir, 'node_modules', '@wxbridge', 'node-red-wechat-sap');
+  rmSync(link, { force: true, recursive: true });
+  symlinkSync(root, link, 'dir');
+  writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));
+  writeFileSync(join(userDir, 'flows_cred.json'), JSON.stringify(demoCredentials(flows), null, 2));
+  writeFileSync(
+    join(userDir, 'settings.js'),
+    `module.exports = ${JSON.stringify(
+      {
+        uiHost: host,
+        uiPort: port,
+        flowFile: 'flows.json',
+        // The demo's credentials are only ${NAME} references, so they are kept unencrypted.
+        credentialSecret: false,
+        editorTheme: { tours: false, projects: { enabled: false } },
+        logging: { console: { level: 'info', metrics: false, audit: false } },
+      },
+      null,
+      2,
+    )};\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  const sandbox = await startSandbox({ port: sandboxPort, host });
+  const flows = mergedFlows();
+  prepareUserDir(flows);
+  const env = { ...process.env, ...demoEnvironment(sandbox.baseUrl) };
+  const redJs = require.resolve('node-red/red.js');
+  const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
+    env,
+    stdio: 'inherit',
+  });
+  const editor = `http://${host}:${port}`;
+  setTimeout(() => printWelcome(editor, sandbox.baseUrl), 4000).unref();
+
+  const stop = async () => {
+    child.kill('SIGINT');
+    await sandbox.close();
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  child.on('exit', (code) => {
+    void sandbox.close().then(() => process.exit(code ?? 0));
+  });
+}
+
+function printWelcome(editor: string, sandboxUrl: string): void {
+  console.log(
+    [
+      '',
+      '────────────────────────────────────────────────────────────',
+      ` Node-RED editor:  ${editor}`,
+      ` Sandbox:          ${sandboxUrl} (stand-ins for WeChat, WeCom and C4C)`,
+      '',
+      ' Try the Q&A bot, as a WeChat user would (in another terminal):',
+      `   npm run sandbox -- send --account official --url ${editor}/wechat/official --text hours`,
+      `   npm run sandbox -- send --account wecom --url ${editor}/wechat/wecom --text 地址`,
+      `   npm run sandbox -- send --account official --url ${editor}/wechat/official --event subscribe`,
+      '────────────────────────────────────────────────────────────',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
