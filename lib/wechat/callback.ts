@@ -88,7 +88,10 @@ export class CallbackEndpoint {
       }
       return echostr;
     }
-    return this.decryptChecked(queryString(query, 'msg_signature'), timestamp, nonce, echostr).message;
+    // Form decoding turns the '+' of an unescaped echostr into ' '; WeCom signed the
+    // original text, so it is restored before the signature check, not only before base64.
+    const encryptedEcho = echostr.replace(/ /g, '+');
+    return this.decryptChecked(queryString(query, 'msg_signature'), timestamp, nonce, encryptedEcho, now).message;
   }
 
   /** Authenticates and parses an inbound POST body. */

@@ -121,7 +121,8 @@ class Parser {
 
 function addChild(parent: XmlObject, name: string, value: XmlValue): void {
   if (name === '__proto__' || name === 'constructor' || name === 'prototype') return;
-  const existing = parent[name];
+  // Object.hasOwn: a name like "toString" must not find the inherited method.
+  const existing = Object.hasOwn(parent, name) ? parent[name] : undefined;
   if (existing === undefined) parent[name] = value;
   else if (Array.isArray(existing)) existing.push(value);
   else parent[name] = [existing, value];
@@ -129,8 +130,10 @@ function addChild(parent: XmlObject, name: string, value: XmlValue): void {
 
 function decodeText(raw: string, parser: Parser): string {
   if (raw.indexOf('&') < 0) return raw;
-  return raw.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);?/g, (match, ref: string) => {
-    if (!match.endsWith(';')) parser.fail('bare "&" in text');
+  // The reference part is optional so that any "&" not starting a well-formed
+  // reference ("fish & chips", "AT&T") is refused rather than passed through.
+  return raw.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z][\w.-]*)?;?/g, (match, ref: string | undefined) => {
+    if (!ref || !match.endsWith(';')) parser.fail('bare "&" in text');
     if (ref[0] === '#') {
       const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
       if (!(code > 0 && code <= 0x10ffff)) parser.fail('bad character reference');
