@@ -62,8 +62,7 @@ export default function register(RED: NodeAPI): void {
         node.status({ fill: 'green', shape: 'dot', text: 'wechat-reply.status.replied' });
         done();
       } else if (result === 'duplicate') {
-        node.warn(RED._('wechat-reply.warn.duplicate'));
-        done();
+        done(new Error(RED._('wechat-reply.errors.closed')));
       } else {
         node.status({ fill: 'yellow', shape: 'ring', text: 'wechat-reply.status.late' });
         node.warn(RED._('wechat-reply.warn.late', { user: context.from ?? '' }));

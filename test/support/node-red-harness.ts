@@ -2,7 +2,9 @@
  * Runs nodes under node-red-node-test-helper and serves RED.httpNode on a real
  * loopback port, so node tests speak real HTTP to the routes our nodes own.
  */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Node, NodeAPI } from 'node-red';
 
@@ -24,6 +26,25 @@ helper.init(require.resolve('node-red'));
 export type RegisterFn = (RED: NodeAPI) => void | Promise<void>;
 export type FlowNode = { id: string; type: string; [key: string]: unknown };
 
+const NODES_DIR = join(__dirname, '..', '..', 'nodes');
+
+/**
+ * The test helper's RED._ returns the key itself; ours looks the key up in the nodes'
+ * en-US catalogues and fills in __placeholders__, so tests read the real messages.
+ */
+function catalogueTranslator(): (key: string, substitutions?: Record<string, unknown>) => string {
+  const catalogue: Record<string, unknown> = {};
+  for (const type of readdirSync(NODES_DIR)) {
+    const file = join(NODES_DIR, type, 'locales', 'en-US', `${type}.json`);
+    if (existsSync(file)) Object.assign(catalogue, JSON.parse(readFileSync(file, 'utf8')));
+  }
+  return (key, substitutions = {}) => {
+    const found = key.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), catalogue);
+    if (typeof found !== 'string') return key;
+    return found.replace(/__(\w+)__/g, (m, name: string) => (name in substitutions ? String(substitutions[name]) : m));
+  };
+}
+
 export class NodeRedHarness {
   RED!: NodeAPI;
   baseUrl = '';
@@ -41,14 +62,15 @@ export class NodeRedHarness {
       i === 0
         ? (RED: NodeAPI) => {
             this.RED = RED;
+            (RED as unknown as { _: ReturnType<typeof catalogueTranslator> })._ = catalogueTranslator();
             return register(RED);
           }
         : register,
     );
     await helper.load(capture, flow, credentials);
     if (!this.server) {
-      const app = this.RED.httpNode as unknown as (req: unknown, res: unknown) => void;
-      const server = createServer((req, res) => app(req, res));
+      // Each load gets a new RED.httpNode app, so the server looks it up per request.
+      const server = createServer((req, res) => (this.RED.httpNode as unknown as (q: unknown, s: unknown) => void)(req, res));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       this.server = server;
       this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,0 +1,266 @@
+import { strict as assert } from 'node:assert';
+import type { Node, NodeMessage } from 'node-red';
+import type { SinonSpy } from 'sinon';
+import type { WeChatMessage } from '../../../nodes/wechat-in/wechat-in';
+import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../../sandbox/demo-accounts';
+import { OfficialMode, WeChatClientSimulator } from '../../../sandbox/wechat-client';
+import { NodeRedHarness } from '../../support/node-red-harness';
+import { CREDENTIALS, FlowOptions, NODES, flow, inNode } from '../../support/wechat-inbound-flow';
+
+function official(mode: OfficialMode, overrides: Record<string, unknown> = {}): WeChatClientSimulator {
+  return WeChatClientSimulator.demo('official', { mode, ...overrides });
+}
+
+describe('wechat-in', () => {
+  const harness = new NodeRedHarness();
+  let received: WeChatMessage[];
+  /** When set, every message reaching the sink is answered through wechat-reply with this payload. */
+  let autoReply: ((msg: WeChatMessage) => unknown) | null;
+
+  async function load(options: FlowOptions = {}) {
+    await harness.load(NODES, flow(options), CREDENTIALS);
+    received = [];
+    autoReply = null;
+    harness.getNode('sink').on('input', (msg: NodeMessage) => {
+      const message = msg as WeChatMessage;
+      received.push(message);
+      if (autoReply) harness.getNode('reply').receive({ ...message, payload: autoReply(message) } as NodeMessage);
+    });
+  }
+
+  const url = (path: string) => harness.baseUrl + path;
+  const warnings = (id: string) => (harness.getNode(id).warn as unknown as SinonSpy).getCalls().map((c) => String(c.args[0]));
+
+  afterEach(() => harness.unload());
+  after(() => harness.stop());
+
+  describe('URL verification', () => {
+    beforeEach(() => load());
+
+    it('echoes echostr for an Official Account with a valid signature', async () => {
+      const result = await official('plain').verifyUrl(url('/wx/oa'));
+      assert.equal(result.status, 200);
+      assert.ok(result.ok, result.reason);
+    });
+
+    it('decrypts echostr for WeCom, also when form decoding turned + into spaces', async () => {
+      const client = WeChatClientSimulator.demo('wecom');
+      for (const plusAsSpace of [false, true]) {
+        const result = await client.verifyUrl(url('/wx/wecom'), { plusAsSpace });
+        assert.ok(result.ok, result.reason);
+      }
+    });
+
+    it('refuses a forged signature with 401 and logs why', async () => {
+      const forged = WeChatClientSimulator.demo('official', { mode: 'plain', token: 'not-the-token' });
+      const result = await forged.verifyUrl(url('/wx/oa'));
+      assert.equal(result.status, 401);
+      assert.equal(result.body, 'bad_signature');
+      assert.ok(warnings('in-oa').some((w) => w.includes('bad_signature')));
+    });
+  });
+
+  describe('messages', () => {
+    beforeEach(() => load());
+
+    for (const mode of ['plain', 'compatible', 'safe'] as const) {
+      it(`Official Account ${mode} mode: parses, emits once and replies ${mode === 'plain' ? 'in plain' : 'encrypted'}`, async () => {
+        autoReply = (msg) => `echo: ${msg.payload.Content}`;
+        const client = official(mode);
+        const result = await client.deliver(url('/wx/oa'), { content: '你好 <world> & more', msgId: '9223372036854775807' });
+        assert.equal(result.status, 200);
+        assert.equal(result.reply.kind, 'reply');
+        assert.equal(result.reply.kind === 'reply' && result.reply.text, 'echo: 你好 <world> & more');
+        assert.equal(result.reply.kind === 'reply' && result.reply.encrypted, mode !== 'plain');
+        assert.equal(received.length, 1);
+        const [msg] = received;
+        assert.equal(msg.payload.MsgType, 'text');
+        assert.equal(msg.payload.MsgId, '9223372036854775807', 'the 64-bit id stays exact');
+        assert.equal(msg.payload.FromUserName, client.user);
+        assert.equal(msg.wechat.kind, 'official');
+        assert.equal(msg.wechat.from, client.user);
+        assert.equal(msg.wechat.to, DEMO_OFFICIAL_ACCOUNT.originalId);
+        assert.equal(msg.wechat.mode, mode);
+        assert.equal(msg.wechat.encrypted, mode !== 'plain');
+      });
+    }
+
+    it('WeCom: decrypts, emits with AgentID and replies encrypted', async () => {
+      autoReply = () => ({ type: 'news', articles: [{ title: 'Leave request', url: 'https://example.com/leave' }] });
+      const client = WeChatClientSimulator.demo('wecom');
+      const result = await client.deliver(url('/wx/wecom'), { content: 'leave' });
+      assert.equal(result.reply.kind, 'reply');
+      assert.equal(result.reply.kind === 'reply' && result.reply.msgType, 'news');
+      assert.equal(received[0].payload.AgentID, DEMO_WECOM_APP.agentId);
+      assert.equal(received[0].wechat.kind, 'wecom');
+      assert.equal(received[0].wechat.agentId, DEMO_WECOM_APP.agentId);
+    });
+
+    it('parses every Official Account message and event type with WeChat field names', async () => {
+      autoReply = () => '';
+      const client = official('safe');
+      const specs = [
+        { type: 'image' as const },
+        { type: 'voice' as const, recognition: 'hello' },
+        { type: 'video' as const },
+        { type: 'shortvideo' as const },
+        { type: 'location' as const, label: 'Shanghai' },
+        { type: 'link' as const, title: 'A link' },
+        { event: 'subscribe' as const, scene: '42' },
+        { event: 'unsubscribe' as const },
+        { event: 'SCAN' as const, scene: '7' },
+        { event: 'LOCATION' as const },
+        { event: 'CLICK' as const, eventKey: 'MENU_HELP' },
+        { event: 'VIEW' as const, eventKey: 'https://example.com' },
+      ];
+      for (const spec of specs) {
+        const result = await client.deliver(url('/wx/oa'), spec);
+        assert.equal(result.reply.kind, 'no-reply');
+      }
+      assert.equal(received.length, specs.length);
+      assert.deepEqual(
+        received.map((m) => m.payload.Event ?? m.payload.MsgType),
+        ['image', 'voice', 'video', 'shortvideo', 'location', 'link', 'subscribe', 'unsubscribe', 'SCAN', 'LOCATION', 'CLICK', 'VIEW'],
+      );
+      assert.equal(received[1].payload.Recognition, 'hello');
+      assert.equal(received[4].payload.Label, 'Shanghai');
+      assert.equal(received[6].payload.EventKey, 'qrscene_42');
+      assert.equal(typeof received[6].payload.Ticket, 'string');
+      assert.equal(received[10].wechat.event, 'CLICK');
+    });
+
+    it('an empty reply payload answers success at once', async () => {
+      autoReply = () => '';
+      const result = await official('plain').deliver(url('/wx/oa'), { content: 'x' });
+      assert.deepEqual(result.reply, { kind: 'no-reply', marker: 'success' });
+    });
+  });
+
+  describe('refusing bad callbacks', () => {
+    beforeEach(() => load());
+
+    async function expectRefused(status: number, reason: string, send: () => Promise<{ status: number; body: string }>) {
+      const result = await send();
+      assert.equal(result.status, status);
+      assert.equal(result.body, reason);
+      assert.equal(received.length, 0, 'nothing reaches the flow');
+    }
+
+    it('a forged POST signature: 401, warning names the cause, no secret in it', async () => {
+      const forged = WeChatClientSimulator.demo('wecom', { token: 'forged' });
+      await expectRefused(401, 'bad_signature', () => forged.deliver(url('/wx/wecom'), { content: 'x' }));
+      const [warning] = warnings('in-wecom');
+      assert.match(warning, /bad_signature/);
+      for (const secret of Object.values(CREDENTIALS['acc-wecom'])) assert.ok(!warning.includes(secret));
+    });
+
+    it('a stale timestamp: 403', async () => {
+      const old = String(Math.floor(Date.now() / 1000) - 3600);
+      const client = official('safe');
+      const delivery = client.prepare(url('/wx/oa'), { content: 'x' }, { timestamp: old });
+      await expectRefused(403, 'stale_timestamp', () => client.send(delivery));
+    });
+
+    it('a message for another AppID: 403', async () => {
+      const other = official('safe', { appId: 'wx0000000000000bad' });
+      await expectRefused(403, 'bad_receiver_id', () => other.deliver(url('/wx/oa'), { content: 'x' }));
+    });
+
+    it('malformed XML and entity declarations: 400', async () => {
+      const client = official('plain');
+      for (const body of ['<xml><Content>unclosed</xml>', '<!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Content>&a;</Content></xml>', '{"json":true}']) {
+        const prepared = client.prepare(url('/wx/oa'), { content: 'x' });
+        const delivery = { ...prepared, body, headers: { ...prepared.headers, 'Content-Length': String(Buffer.byteLength(body)) } };
+        await expectRefused(400, 'bad_xml', () => client.send(delivery));
+      }
+    });
+
+    it('an oversized body: 413', async () => {
+      const client = official('plain');
+      const delivery = client.prepare(url('/wx/oa'), { content: 'x'.repeat(300 * 1024) });
+      await expectRefused(413, 'bad_body', () => client.send(delivery));
+    });
+
+    it('a mangled Encrypt: refused before any decryption', async () => {
+      const client = WeChatClientSimulator.demo('wecom');
+      const delivery = client.prepare(url('/wx/wecom'), { content: 'x' });
+      const body = delivery.body.replace(/<Encrypt>[\s\S]*<\/Encrypt>/, '<Encrypt>!!not base64!!</Encrypt>');
+      const broken = { ...delivery, body, headers: { ...delivery.headers, 'Content-Length': String(Buffer.byteLength(body)) } };
+      const result = await client.send(broken);
+      // The signature covers Encrypt, so a mangled Encrypt fails the signature check first.
+      assert.equal(result.status, 401);
+      assert.equal(received.length, 0);
+    });
+  });
+
+  describe('retries', () => {
+    beforeEach(() => load());
+
+    it('a retried delivery reaches the flow once; every try gets the same reply', async () => {
+      const client = official('safe');
+      const delivery = client.prepare(url('/wx/oa'), { content: 'slow question' });
+      const tries = [client.send(delivery), client.send(delivery), client.send(delivery)];
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(received.length, 1);
+      harness.getNode('reply').receive({ ...received[0], payload: 'one answer' } as NodeMessage);
+      const results = await Promise.all(tries);
+      for (const r of results) assert.equal(r.reply.kind === 'reply' && r.reply.text, 'one answer');
+      const late = await client.replay(delivery);
+      assert.equal(late.reply.kind === 'reply' && late.reply.text, 'one answer', 'an answered delivery keeps its answer');
+      assert.equal(received.length, 1);
+    });
+
+    it('events are de-duplicated by sender, time and event', async () => {
+      autoReply = () => 'welcome';
+      const client = official('plain');
+      const delivery = client.prepare(url('/wx/oa'), { event: 'subscribe' });
+      await client.send(delivery);
+      await client.replay(delivery);
+      assert.equal(received.length, 1);
+      await client.deliver(url('/wx/oa'), { event: 'subscribe', createTime: Math.floor(Date.now() / 1000) - 1 });
+      assert.equal(received.length, 2, 'a different CreateTime is a new event');
+    });
+  });
+
+  describe('deadline', () => {
+    it('answers "success" (Official Account) and "" (WeCom) when the flow is too slow; a late reply is reported', async () => {
+      await load({ replyTimeout: 0.3 });
+      const oa = await official('safe').deliver(url('/wx/oa'), { content: 'x' });
+      assert.deepEqual(oa.reply, { kind: 'no-reply', marker: 'success' });
+      const wecom = await WeChatClientSimulator.demo('wecom').deliver(url('/wx/wecom'), { content: 'x' });
+      assert.deepEqual(wecom.reply, { kind: 'no-reply', marker: '' });
+
+      const reply = harness.getNode('reply');
+      reply.receive({ ...received[0], payload: 'too late' } as NodeMessage);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok(warnings('reply').some((w) => w.includes('after the passive-reply deadline')));
+    });
+
+    it('answers at once when no wechat-reply node is deployed', async () => {
+      await load({ replyNode: false, replyTimeout: 4.5 });
+      const started = Date.now();
+      const result = await official('plain').deliver(url('/wx/oa'), { content: 'x' }, { timeoutMs: 1000 });
+      assert.deepEqual(result.reply, { kind: 'no-reply', marker: 'success' });
+      assert.ok(Date.now() - started < 1000, 'well before the deadline');
+      assert.equal(received.length, 1);
+    });
+  });
+
+  describe('the route', () => {
+    it('is removed when the flow stops', async () => {
+      await load();
+      await harness.unload();
+      const result = await official('plain').deliver(url('/wx/oa'), { content: 'x' });
+      assert.equal(result.status, 404);
+    });
+
+    it('cannot be claimed twice', async () => {
+      const nodes = flow();
+      nodes.push(inNode('in-dup', 'acc-oa', '/wx/oa', {}));
+      await harness.load(NODES, nodes, CREDENTIALS);
+      const dup: Node = harness.getNode('in-dup');
+      const errors = (dup.error as unknown as SinonSpy).getCalls().map((c) => String(c.args[0]));
+      assert.ok(errors.some((e) => e.includes('already owns /wx/oa')), errors.join('\n'));
+    });
+  });
+});

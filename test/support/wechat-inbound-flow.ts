@@ -1,0 +1,58 @@
+/** The inbound test flow shared by the wechat-in and wechat-reply tests. */
+import registerAccount from '../../nodes/wechat-account/wechat-account';
+import registerIn from '../../nodes/wechat-in/wechat-in';
+import registerReply from '../../nodes/wechat-reply/wechat-reply';
+import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../sandbox/demo-accounts';
+import { FlowNode } from './node-red-harness';
+
+export const NODES = [registerAccount, registerIn, registerReply];
+
+const OFFICIAL_CREDENTIALS = {
+  appSecret: DEMO_OFFICIAL_ACCOUNT.appSecret,
+  token: DEMO_OFFICIAL_ACCOUNT.token,
+  encodingAESKey: DEMO_OFFICIAL_ACCOUNT.encodingAESKey,
+};
+const WECOM_CREDENTIALS = {
+  appSecret: DEMO_WECOM_APP.corpSecret,
+  token: DEMO_WECOM_APP.token,
+  encodingAESKey: DEMO_WECOM_APP.encodingAESKey,
+};
+
+export interface FlowOptions {
+  replyNode?: boolean;
+  replyTimeout?: number;
+  replayWindow?: number;
+}
+
+/** Two inbound nodes (Official Account and WeCom) into a helper sink, and optionally a wechat-reply. */
+export function flow(options: FlowOptions = {}): FlowNode[] {
+  const nodes: FlowNode[] = [
+    { id: 'tab', type: 'tab' },
+    { id: 'acc-oa', type: 'wechat-account', kind: 'official', appId: DEMO_OFFICIAL_ACCOUNT.appId, agentId: '', apiBase: '' },
+    { id: 'acc-wecom', type: 'wechat-account', kind: 'wecom', appId: DEMO_WECOM_APP.corpId, agentId: DEMO_WECOM_APP.agentId, apiBase: '' },
+    inNode('in-oa', 'acc-oa', '/wx/oa', options),
+    inNode('in-wecom', 'acc-wecom', '/wx/wecom', options),
+    { id: 'sink', type: 'helper', z: 'tab', wires: [] },
+    { id: 'catch-all', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 'tab', wires: [] },
+  ];
+  if (options.replyNode !== false) nodes.push({ id: 'reply', type: 'wechat-reply', z: 'tab', wires: [] });
+  return nodes;
+}
+
+export function inNode(id: string, account: string, url: string, options: FlowOptions): FlowNode {
+  return {
+    id,
+    type: 'wechat-in',
+    z: 'tab',
+    account,
+    url,
+    replayWindow: options.replayWindow ?? 300,
+    replyTimeout: options.replyTimeout ?? 2,
+    wires: [['sink']],
+  };
+}
+
+// Config node ids must not equal a property value such as kind 'wecom': Node-RED would read it as a reference.
+export const CREDENTIALS = { 'acc-oa': OFFICIAL_CREDENTIALS, 'acc-wecom': WECOM_CREDENTIALS };
+
