@@ -1,0 +1,61 @@
+import { strict as assert } from 'node:assert';
+import registerAccount from '../../nodes/wechat-account/wechat-account';
+import registerIn from '../../nodes/wechat-in/wechat-in';
+import registerReply from '../../nodes/wechat-reply/wechat-reply';
+import { WeChatClientSimulator } from '../../sandbox/wechat-client';
+import { NodeRedHarness } from '../support/node-red-harness';
+import { loadShippedFlow, readShippedFlow, useDemoEnvironment } from '../support/shipped-flow';
+
+describe('scenario: WeChat Q&A bot (flows/qa-bot.json)', () => {
+  const harness = new NodeRedHarness();
+  let restoreEnv: () => void;
+
+  before(async () => {
+    restoreEnv = useDemoEnvironment('http://127.0.0.1:9');
+    await loadShippedFlow(harness, [registerAccount, registerIn, registerReply], readShippedFlow('qa-bot.json'));
+  });
+  after(async () => {
+    await harness.stop();
+    restoreEnv();
+  });
+
+  const official = () => WeChatClientSimulator.demo('official');
+  const wecom = () => WeChatClientSimulator.demo('wecom');
+  const text = async (client: WeChatClientSimulator, path: string, content: string) => {
+    const result = await client.deliver(harness.baseUrl + path, { content });
+    assert.equal(result.reply.kind, 'reply', JSON.stringify(result.reply));
+    return result.reply.kind === 'reply' ? (result.reply.text ?? '') : '';
+  };
+
+  it('answers a known question on the Official Account, encrypted in safe mode', async () => {
+    assert.match(await text(official(), '/wechat/official', 'What are your opening hours?'), /Monday to Friday/);
+  });
+
+  it('answers in Chinese keywords on WeCom', async () => {
+    assert.match(await text(wecom(), '/wechat/wecom', '公司地址在哪？'), /示例路/);
+  });
+
+  it('answers unknown questions with the help text', async () => {
+    assert.match(await text(official(), '/wechat/official', 'what is the meaning of life'), /Try: hours, address, contact/);
+  });
+
+  it('welcomes a new follower and someone opening the WeCom app', async () => {
+    for (const [client, path, event] of [
+      [official(), '/wechat/official', 'subscribe'],
+      [wecom(), '/wechat/wecom', 'enter_agent'],
+    ] as const) {
+      const result = await client.deliver(harness.baseUrl + path, { event });
+      assert.equal(result.reply.kind === 'reply' && /Welcome/.test(result.reply.text ?? ''), true, JSON.stringify(result.reply));
+    }
+  });
+
+  it('answers other events with no reply at once', async () => {
+    const result = await official().deliver(harness.baseUrl + '/wechat/official', { event: 'unsubscribe' }, { timeoutMs: 2000 });
+    assert.deepEqual(result.reply, { kind: 'no-reply', marker: 'success' });
+  });
+
+  it('works in plain mode too', async () => {
+    const plain = WeChatClientSimulator.demo('official', { mode: 'plain' });
+    assert.match(await text(plain, '/wechat/official', 'contact'), /400-000-0000/);
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * Loads a flow from flows/ exactly as shipped, with the demo's environment (pointing
+ * the accounts at a sandbox) and the demo's ${NAME} credentials, plus the core nodes
+ * it uses, so end-to-end tests run what users import.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { demoCredentials } from '../../sandbox/demo-credentials';
+import { demoEnvironment } from '../../sandbox/demo-accounts';
+import type { FlowNode, NodeRedHarness, RegisterFn } from './node-red-harness';
+
+const CORE = join(require.resolve('@node-red/nodes/package.json'), '..', 'core');
+const CORE_NODES: Record<string, string> = {
+  function: 'function/10-function.js',
+  change: 'function/15-change.js',
+  switch: 'function/10-switch.js',
+  delay: 'function/89-delay.js',
+  debug: 'common/21-debug.js',
+  comment: 'common/90-comment.js',
+  link: 'common/60-link.js',
+};
+
+export function readShippedFlow(file: string): FlowNode[] {
+  return JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'flows', file), 'utf8')) as FlowNode[];
+}
+
+/** Sets the demo environment for `sandboxBaseUrl`; returns a function restoring the previous one. */
+export function useDemoEnvironment(sandboxBaseUrl: string): () => void {
+  const env = demoEnvironment(sandboxBaseUrl);
+  const previous = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  return () => {
+    for (const [k, v] of Object.entries(previous)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+/** Loads the shipped flow with our nodes and the core nodes it references. */
+export async function loadShippedFlow(harness: NodeRedHarness, ours: RegisterFn[], flow: FlowNode[]): Promise<void> {
+  const types = new Set(flow.map((n) => n.type));
+  const core = Object.entries(CORE_NODES)
+    .filter(([type]) => types.has(type))
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    .map(([, file]) => require(join(CORE, file)) as RegisterFn);
+  await harness.load([...ours, ...core], flow, demoCredentials(flow));
+}
