@@ -4,6 +4,7 @@
  * cover every non-config node type and match the shipped flows.
  */
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -111,6 +112,20 @@ describe('package', () => {
         for (const secret of ['appSecret', 'token', 'encodingAESKey', 'password']) {
           assert.equal(node[secret], undefined, `${file}: ${node.id} has a ${secret} property`);
         }
+      }
+    }
+  });
+
+  it('the published tarball holds the runtime, editors, examples and nothing else', () => {
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    const out = execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const files = (JSON.parse(out) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
+    for (const path of files) {
+      assert.match(path, /^(dist\/(lib|nodes)\/|examples\/|README\.md$|LICENSE$|package\.json$)/, `${path} does not belong in the tarball`);
+    }
+    for (const [type, file] of entries) {
+      for (const needed of [file, file.replace(/\.js$/, '.html'), `${dirname(file)}/locales/zh-CN/${type}.json`]) {
+        assert.ok(files.includes(needed), `tarball has ${needed}`);
       }
     }
   });
