@@ -88,7 +88,11 @@ export default function register(RED: NodeAPI): void {
       if (!account) throw new Error(RED._('wechat-in.errors.noAccount'));
       endpoint = new CallbackEndpoint(account.callbackAccount(), { replayWindowSeconds: replayWindow });
       path = routePath(config.url);
-      unmount = mountRoute(RED, path, { get: handleVerification, post: handleMessage });
+      unmount = mountRoute(RED, path, {
+        get: handleVerification,
+        // Express 4 ignores rejected promises; anything unexpected is answered and logged here.
+        post: (req, res) => void handleMessage(req, res).catch((err) => reject(req, res, err)),
+      });
     } catch (err) {
       const reason = err instanceof RouteError || err instanceof CallbackError ? err.message : (err as Error).message;
       node.error(RED._('wechat-in.errors.notStarted', { reason }));
@@ -108,7 +112,7 @@ export default function register(RED: NodeAPI): void {
         return;
       }
       node.error(RED._('wechat-in.warn.failed', { path, detail: (err as Error).message }));
-      sendText(res, 500, 'internal_error');
+      if (!res.headersSent) sendText(res, 500, 'internal_error');
     }
 
     function handleVerification(req: RoutedRequest, res: ServerResponse): void {
