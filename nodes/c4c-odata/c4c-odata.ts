@@ -1,0 +1,164 @@
+/**
+ * c4c-odata: one OData operation on a C4C system per message (query, read, create,
+ * update, delete, $batch). Entity set, key, filter, body and ETag come from typed
+ * inputs, evaluated with the callback form of evaluateNodeProperty so JSONata and
+ * async context stores work. Results are plain objects; failures reach Catch nodes
+ * through done(err) with status, code and message, never with credentials.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { C4CError, EntityKey } from '../../lib/c4c';
+import type { C4CSystemNode } from '../c4c-system/c4c-system';
+
+export type C4COperation = 'query' | 'read' | 'create' | 'update' | 'delete' | 'batch';
+
+export interface C4COdataDef extends NodeDef {
+  system: string;
+  operation: C4COperation;
+  entitySet: string;
+  entitySetType: string;
+  key: string;
+  keyType: string;
+  filter: string;
+  filterType: string;
+  body: string;
+  bodyType: string;
+  etag: string;
+  etagType: string;
+  select: string;
+  expand: string;
+  orderby: string;
+  top: string;
+  skip: string;
+  inlinecount: boolean;
+  allPages: boolean;
+  maxPages: string | number;
+}
+
+type C4COdataNode = Node;
+
+/** What a downstream node finds in msg.c4c. */
+export interface C4CResultInfo {
+  operation: C4COperation;
+  entitySet?: string;
+  status?: number;
+  count?: number;
+  next?: string;
+  pages?: number;
+  etag?: string;
+  etags?: Array<string | undefined>;
+}
+
+type Msg = NodeMessage & { c4c?: C4CResultInfo; etag?: string };
+
+const OPERATIONS: C4COperation[] = ['query', 'read', 'create', 'update', 'delete', 'batch'];
+
+export default function register(RED: NodeAPI): void {
+  function evaluate(node: Node, value: string, type: string, msg: NodeMessage): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      RED.util.evaluateNodeProperty(value ?? '', type || 'str', node, msg, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result)));
+    });
+  }
+
+  function C4COdata(this: C4COdataNode, config: C4COdataDef) {
+    RED.nodes.createNode(this, config);
+    // Inner callbacks need the node; the constructor is a plain function, so alias it.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const node = this;
+    const system = RED.nodes.getNode(config.system) as C4CSystemNode | null;
+    const operation: C4COperation = OPERATIONS.includes(config.operation) ? config.operation : 'query';
+    const maxPages = Math.max(1, Number(config.maxPages) || 100);
+
+    if (!system) node.status({ fill: 'red', shape: 'ring', text: 'c4c-odata.status.noSystem' });
+    else if (!system.client) node.status({ fill: 'red', shape: 'ring', text: 'c4c-odata.status.badSystem' });
+
+    async function optional(value: string, type: string, msg: NodeMessage): Promise<unknown> {
+      // An empty string property means "not given"; msg/flow/global properties may be undefined.
+      if ((type === 'str' || !type) && !value) return undefined;
+      return evaluate(node, value, type, msg);
+    }
+
+    async function run(msg: Msg): Promise<void> {
+      const client = system?.client;
+      if (!system || !client) throw new C4CError('input', 0, 'NO_SYSTEM', RED._('c4c-odata.errors.noSystem'));
+      const call = system.callAuth(msg);
+      const info: C4CResultInfo = { operation };
+      if (operation === 'batch') {
+        const parts = await optional(config.body, config.bodyType || 'msg', msg);
+        const results = await client.batch(parts, call);
+        msg.payload = results;
+        msg.c4c = info;
+        return;
+      }
+      const entitySet = await evaluate(node, config.entitySet, config.entitySetType || 'str', msg);
+      info.entitySet = typeof entitySet === 'string' ? entitySet : undefined;
+      const set = String(entitySet ?? '');
+
+      if (operation === 'query') {
+        const filter = await optional(config.filter, config.filterType, msg);
+        if (filter !== undefined && typeof filter !== 'string') throw new C4CError('input', 0, 'BAD_FILTER', RED._('c4c-odata.errors.filter'));
+        const res = await client.query(
+          set,
+          {
+            filter: filter as string | undefined,
+            select: config.select || undefined,
+            expand: config.expand || undefined,
+            orderby: config.orderby || undefined,
+            top: config.top === '' || config.top === undefined ? undefined : Number(config.top),
+            skip: config.skip === '' || config.skip === undefined ? undefined : Number(config.skip),
+            inlinecount: config.inlinecount === true,
+            allPages: config.allPages === true,
+            maxPages,
+          },
+          call,
+        );
+        msg.payload = res.results;
+        Object.assign(info, { count: res.count, next: res.next, pages: res.pages, etags: res.etags });
+        msg.c4c = info;
+        return;
+      }
+
+      const key = operation === 'create' ? undefined : ((await evaluate(node, config.key, config.keyType || 'msg', msg)) as EntityKey | undefined);
+      if (operation !== 'create' && (key === undefined || key === null || key === '')) throw new C4CError('input', 0, 'NO_KEY', RED._('c4c-odata.errors.key'));
+      const body = operation === 'create' || operation === 'update' ? await evaluate(node, config.body, config.bodyType || 'msg', msg) : undefined;
+      const etagValue = operation === 'update' || operation === 'delete' ? await optional(config.etag, config.etagType, msg) : undefined;
+      const etag = typeof etagValue === 'string' && etagValue ? etagValue : undefined;
+
+      const res =
+        operation === 'read'
+          ? await client.read(set, key as EntityKey, { select: config.select || undefined, expand: config.expand || undefined }, call)
+          : operation === 'create'
+            ? await client.create(set, body, call)
+            : operation === 'update'
+              ? await client.update(set, key as EntityKey, body, { etag }, call)
+              : await client.remove(set, key as EntityKey, { etag }, call);
+      if (operation === 'read' || operation === 'create' || res.entity) msg.payload = res.entity;
+      info.status = res.status;
+      info.etag = res.etag;
+      if (res.etag) msg.etag = res.etag;
+      else if (operation === 'delete') delete msg.etag;
+      msg.c4c = info;
+    }
+
+    node.on('input', (msg: NodeMessage, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
+      node.status({ fill: 'blue', shape: 'ring', text: `c4c-odata.op.${operation}` });
+      run(msg as Msg).then(
+        () => {
+          const m = msg as Msg;
+          const n = Array.isArray(m.payload) ? m.payload.length : undefined;
+          node.status({ fill: 'green', shape: 'dot', text: n === undefined ? `c4c-odata.op.${operation}` : `${n} ${RED._('c4c-odata.status.rows')}` });
+          send(msg);
+          done();
+        },
+        (err: Error) => {
+          const e = err instanceof C4CError ? err : new C4CError('input', 0, 'EVAL', err.message);
+          node.status({ fill: 'red', shape: 'ring', text: e.status ? `${e.status} ${e.kind}` : e.kind });
+          // Keep the normalised fields on the message for flows that branch on them.
+          (msg as NodeMessage & { c4cError?: object }).c4cError = e.toJSON();
+          done(e);
+        },
+      );
+    });
+  }
+
+  RED.nodes.registerType('c4c-odata', C4COdata);
+}

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { C4CClient, C4CClientOptions, C4CError, customServicePath, STANDARD_SERVICE_PATH } from '../../../lib/c4c';
+import { DEMO_C4C } from '../../../sandbox/demo-accounts';
+import { startSandbox, Sandbox } from '../../../sandbox/index';
+
+describe('lib/c4c client against the sandbox', () => {
+  let sandbox: Sandbox;
+  let client: C4CClient;
+  const make = (extra: Partial<C4CClientOptions> = {}) => {
+    const c = new C4CClient({
+      baseUrl: `${sandbox.baseUrl}/c4c`,
+      servicePath: STANDARD_SERVICE_PATH,
+      auth: { type: 'basic', user: DEMO_C4C.user, password: DEMO_C4C.password },
+      retryBaseMs: 1,
+      ...extra,
+    });
+    c.sleep = () => Promise.resolve();
+    return c;
+  };
+
+  before(async () => {
+    sandbox = await startSandbox({ c4c: { pageSize: 10 } });
+  });
+  after(() => sandbox.close());
+  beforeEach(() => {
+    sandbox.c4c.reset();
+    client = make();
+  });
+  afterEach(() => client.close());
+
+  it('creates with one CSRF fetch, then one round trip per write', async () => {
+    const first = await client.create('IndividualCustomerCollection', { FirstName: 'Li', LastName: 'Lei', RoleCode: 'CRM000' });
+    assert.equal(first.status, 201);
+    assert.equal(first.entity?.LastName, 'Lei');
+    assert.match(String(first.entity?.CreationOn), /^\d{4}-\d\d-\d\dT/);
+    assert.match(first.etag ?? '', /^W\/"datetimeoffset'/);
+    assert.equal(sandbox.c4c.stats.csrfFetches, 1);
+    const before = client.http.roundTrips;
+    for (let i = 0; i < 5; i++) await client.create('IndividualCustomerCollection', { LastName: `N${i}`, RoleCode: 'CRM000' });
+    assert.equal(client.http.roundTrips - before, 5);
+    assert.equal(sandbox.c4c.stats.csrfFetches, 1);
+  });
+
+  it('shares one CSRF fetch between concurrent first writes', async () => {
+    await Promise.all([1, 2, 3].map((i) => client.create('IndividualCustomerCollection', { LastName: `C${i}`, RoleCode: 'CRM000' })));
+    assert.equal(sandbox.c4c.stats.csrfFetches, 1);
+  });
+
+  it('refetches the CSRF token once and retries the write once after a 403', async () => {
+    await client.create('IndividualCustomerCollection', { LastName: 'A', RoleCode: 'CRM000' });
+    sandbox.c4c.expireCsrfTokens();
+    const res = await client.create('IndividualCustomerCollection', { LastName: 'B', RoleCode: 'CRM000' });
+    assert.equal(res.status, 201);
+    assert.equal(sandbox.c4c.stats.csrfFetches, 2);
+    assert.equal(sandbox.c4c.stats.csrfRejections, 1);
+    assert.equal(sandbox.c4c.customers().length, 2);
+  });
+
+  it('reports a conflict on a stale ETag and succeeds with the current one', async () => {
+    const { entity, etag } = await client.create('IndividualCustomerCollection', { LastName: 'E', RoleCode: 'CRM000' });
+    const id = String(entity?.ObjectID);
+    const updated = await client.update('IndividualCustomerCollection', id, { FirstName: 'New' }, { etag });
+    assert.equal(updated.status, 204);
+    assert.notEqual(updated.etag, etag);
+    await assert.rejects(client.update('IndividualCustomerCollection', id, { FirstName: 'Again' }, { etag }), (err: C4CError) => {
+      assert.equal(err.kind, 'conflict');
+      assert.equal(err.status, 412);
+      return true;
+    });
+    const read = await client.read('IndividualCustomerCollection', id);
+    assert.equal(read.entity?.FirstName, 'New');
+    assert.equal(read.etag, updated.etag);
+    await client.remove('IndividualCustomerCollection', id, { etag: read.etag });
+    assert.equal(sandbox.c4c.customers().length, 0);
+  });
+
+  it('normalises SAP error bodies for bad writes and does not retry them', async () => {
+    sandbox.c4c.injectFault(503, 1, 'POST');
+    await client.create('IndividualCustomerCollection', { LastName: 'warm', RoleCode: 'CRM000' }).catch(() => undefined);
+    assert.equal(sandbox.c4c.customers().length, 0, 'a 503 on a write is not retried');
+    await assert.rejects(client.create('IndividualCustomerCollection', { FirstName: 'NoLast', RoleCode: 'CRM000' }), (err: C4CError) => {
+      assert.equal(err.status, 400);
+      assert.equal(err.code, 'CX_SADL_ENTITY_SRV_MANDATORY');
+      assert.match(err.message, /Mandatory field LastName/);
+      return true;
+    });
+  });
+
+  it('retries reads on 503 and connection resets, then gives up with the status', async () => {
+    sandbox.c4c.seedCustomers(3);
+    sandbox.c4c.injectFault(503, 1, 'GET');
+    sandbox.c4c.injectFault('reset', 1, 'GET');
+    const res = await client.query('IndividualCustomerCollection', {});
+    assert.equal(res.results.length, 3);
+    sandbox.c4c.injectFault(502, 10, 'GET');
+    await assert.rejects(client.query('IndividualCustomerCollection', {}), (err: C4CError) => err.status === 502);
+  });
+
+  it('queries with filter, select, inlinecount, and follows __next up to a page cap', async () => {
+    sandbox.c4c.seedCustomers(25);
+    const one = await client.query('IndividualCustomerCollection', { filter: "LastName eq 'Customer 7'", select: 'ObjectID,LastName', inlinecount: true });
+    assert.deepEqual(Object.keys(one.results[0]).sort(), ['LastName', 'ObjectID']);
+    assert.equal(one.count, 1);
+    const firstPage = await client.query('IndividualCustomerCollection', { inlinecount: true });
+    assert.equal(firstPage.results.length, 10);
+    assert.equal(firstPage.count, 25);
+    assert.ok(firstPage.next);
+    const all = await client.query('IndividualCustomerCollection', { allPages: true });
+    assert.equal(all.results.length, 25);
+    assert.equal(all.pages, 3);
+    assert.equal(all.next, undefined);
+    const capped = await client.query('IndividualCustomerCollection', { allPages: true, maxPages: 2 });
+    assert.equal(capped.results.length, 20);
+    assert.ok(capped.next);
+    const window = await client.query('IndividualCustomerCollection', { top: 5, skip: 20, orderby: 'LastName desc' });
+    assert.equal(window.results.length, 5);
+  });
+
+  it('reads through a custom service and a notification endpoint', async () => {
+    const c = sandbox.c4c.createCustomer({ LastName: 'W', RoleCode: 'CRM000', WechatID: 'oOPENID1' });
+    const custom = make({ servicePath: customServicePath('zindividualcustomer') });
+    try {
+      const res = await custom.query('CustomerCommonCollection', { filter: `ParentObjectID eq '${c.ObjectID}'` });
+      assert.equal(res.results[0].WechatID, 'oOPENID1');
+    } finally {
+      custom.close();
+    }
+    const read = await client.readUrl(`${sandbox.baseUrl}/c4c${STANDARD_SERVICE_PATH}IndividualCustomerCollection('${c.ObjectID}')`);
+    assert.equal(read.entity?.LastName, 'W');
+    await assert.rejects(client.readUrl('http://evil.example/x'), /not the C4C tenant/);
+  });
+
+  it('runs $batch with a GET and a change set, rolling back a failed change set', async () => {
+    const a = sandbox.c4c.createCustomer({ LastName: 'A', RoleCode: 'CRM000' });
+    const out = await client.batch([
+      { method: 'GET', path: `IndividualCustomerCollection?$filter=LastName eq 'A'` },
+      { changeset: [{ method: 'PATCH', path: `IndividualCustomerCollection('${a.ObjectID}')`, body: { FirstName: 'Batched' } }, { method: 'POST', path: 'IndividualCustomerCollection', body: { LastName: 'B', RoleCode: 'CRM000' } }] },
+      { changeset: [{ method: 'POST', path: 'IndividualCustomerCollection', body: { LastName: 'C', RoleCode: 'CRM000' } }, { method: 'POST', path: 'IndividualCustomerCollection', body: { RoleCode: 'CRM000' } }] },
+    ]);
+    assert.equal(out.length, 3);
+    const get = out[0] as { ok: boolean; value: unknown[] };
+    assert.equal(get.ok, true);
+    assert.equal(get.value.length, 1);
+    const cs = out[1] as Array<{ status: number }>;
+    assert.deepEqual(cs.map((r) => r.status), [204, 201]);
+    const failed = out[2] as Array<{ ok: boolean; error?: { status: number } }>;
+    assert.equal(failed[0].ok, false);
+    assert.equal(failed[0].error?.status, 400);
+    assert.deepEqual(sandbox.c4c.customers().map((c) => c.LastName).sort(), ['A', 'B']);
+    assert.equal(sandbox.c4c.getCustomer(String(a.ObjectID))?.FirstName, 'Batched');
+  });
+
+  it('never puts credentials into errors', async () => {
+    const bad = make({ auth: { type: 'basic', user: DEMO_C4C.user, password: 'wrong-secret-123' } });
+    try {
+      await assert.rejects(bad.query('IndividualCustomerCollection'), (err: C4CError) => {
+        assert.equal(err.status, 401);
+        assert.equal(err.kind, 'auth');
+        assert.doesNotMatch(JSON.stringify(err.toJSON()) + err.message + err.stack, /wrong-secret|Basic /);
+        return true;
+      });
+    } finally {
+      bad.close();
+    }
+  });
+
+  it('gets a token with the SAML bearer grant, caches it and renews it after a 401', async () => {
+    const saml = make({
+      auth: { type: 'saml-bearer', tokenUrl: `${sandbox.baseUrl}/c4c/sap/bc/sec/oauth2/token`, clientId: DEMO_C4C.oauthClientId, scope: 'UIWC:CC_HOME', assertion: DEMO_C4C.samlAssertion },
+    });
+    try {
+      await saml.create('IndividualCustomerCollection', { LastName: 'O', RoleCode: 'CRM000' });
+      await saml.query('IndividualCustomerCollection');
+      assert.equal(sandbox.c4c.stats.tokenRequests, 1);
+      sandbox.c4c.expireBearerTokens();
+      const res = await saml.query('IndividualCustomerCollection');
+      assert.equal(res.results.length, 1);
+      assert.equal(sandbox.c4c.stats.tokenRequests, 2);
+      await assert.rejects(saml.query('IndividualCustomerCollection', {}, { assertion: 'forged' }), (err: C4CError) => {
+        assert.equal(err.kind, 'auth');
+        assert.match(err.message, /invalid_grant/);
+        assert.doesNotMatch(err.message, /forged/);
+        return true;
+      });
+    } finally {
+      saml.close();
+    }
+  });
+
+  it('takes a bearer token per call and refuses calls without one', async () => {
+    const perMsg = make({ auth: { type: 'bearer-msg' } });
+    try {
+      await assert.rejects(perMsg.query('IndividualCustomerCollection'), /msg.accessToken/);
+    } finally {
+      perMsg.close();
+    }
+  });
+
+  it('limits requests in flight and times out slow servers', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const slow: Server = createServer((req, res) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        res.setHeader('Content-Type', 'application/json');
+        res.end(req.url?.includes('Hang') ? undefined : '{"d":{"results":[]}}');
+      }, req.url?.includes('Hang') ? 2000 : 20);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    const limited = new C4CClient({ baseUrl: base, servicePath: '/s/', auth: { type: 'bearer', token: 't' }, maxConcurrent: 2, timeoutMs: 300, retries: 0 });
+    try {
+      await Promise.all([1, 2, 3, 4, 5].map(() => limited.query('X')));
+      assert.equal(peak, 2);
+      await assert.rejects(limited.query('Hang'), (err: C4CError) => err.kind === 'timeout');
+    } finally {
+      limited.close();
+      slow.closeAllConnections();
+      await new Promise<void>((r) => slow.close(() => r()));
+    }
+  });
+});

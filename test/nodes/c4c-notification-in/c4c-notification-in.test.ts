@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import type { NodeMessage } from 'node-red';
+import registerNotification from '../../../nodes/c4c-notification-in/c4c-notification-in';
+import registerSystem from '../../../nodes/c4c-system/c4c-system';
+import { DEMO_C4C } from '../../../sandbox/demo-accounts';
+import { startSandbox, Sandbox } from '../../../sandbox/index';
+import { FlowNode, NodeRedHarness } from '../../support/node-red-harness';
+
+type Msg = NodeMessage & Record<string, unknown>;
+const auth = (u: string, p: string) => 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64');
+
+describe('c4c-notification-in node', () => {
+  let sandbox: Sandbox;
+  const harness = new NodeRedHarness();
+  let received: Msg[] = [];
+  before(async () => {
+    sandbox = await startSandbox();
+  });
+  after(async () => {
+    await harness.stop();
+    await sandbox.close();
+  });
+  afterEach(() => harness.unload());
+
+  async function load(extra: Partial<FlowNode> = {}, creds: object = { n1: { user: 'notify', password: 'pw-123' } }): Promise<void> {
+    received = [];
+    await harness.load(
+      [registerSystem, registerNotification],
+      [
+        { id: 'tab', type: 'tab' },
+        { id: 'sys', type: 'c4c-system', baseUrl: `${sandbox.baseUrl}/c4c`, service: 'standard', authType: 'basic' },
+        { id: 'n1', type: 'c4c-notification-in', z: 'tab', x: 1, y: 1, url: '/c4c/notify', auth: 'basic', dedupeSeconds: 60, wires: [['out']], ...extra },
+        { id: 'out', type: 'helper', z: 'tab', x: 2, y: 1 },
+      ],
+      { ...creds, sys: { user: DEMO_C4C.user, password: DEMO_C4C.password } },
+    );
+    harness.getNode('out').on('input', (m: Msg) => received.push(m));
+  }
+
+  const post = (body: string, headers: Record<string, string> = { authorization: auth('notify', 'pw-123') }) =>
+    fetch(`${harness.baseUrl}/c4c/notify`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('answers 202, emits a normalised message, keeps unknown fields and drops repeats', async () => {
+    await load();
+    const body = JSON.stringify({ businessObject: 'Customer', businessObjectId: 'ID1', event: 'Update', odataServiceEndpoint: 'https://t/x', eventTime: 'T1', extra: [1] });
+    assert.equal((await post(body)).status, 202);
+    assert.equal((await post(body)).status, 202);
+    await post(JSON.stringify({ businessObject: 'Customer', businessObjectId: 'ID1', event: 'Update', eventTime: 'T2' }));
+    await until(() => received.length >= 2);
+    assert.equal(received.length, 2, 'the repeat within the window is not emitted');
+    const p = received[0].payload as Record<string, unknown>;
+    assert.deepEqual([p.businessObject, p.rootId, p.event, p.odataEndpoint], ['Customer', 'ID1', 'updated', 'https://t/x']);
+    assert.deepEqual((p.raw as { extra: number[] }).extra, [1]);
+    assert.equal(received[0].topic, 'Customer/updated');
+  });
+
+  it('refuses missing or forged credentials, malformed and oversized bodies with a warning', async () => {
+    await load();
+    const n = harness.getNode('n1') as unknown as { warn: { args: unknown[][] } };
+    assert.equal((await post('{}', {})).status, 401);
+    assert.equal((await post('{"businessObjectId":"x"}', { authorization: auth('notify', 'guess') })).status, 401);
+    assert.equal((await post('{not json')).status, 400);
+    assert.equal((await post('{"hello":"world"}')).status, 400);
+    assert.equal((await post(JSON.stringify({ businessObjectId: 'x', pad: 'a'.repeat(1100 * 1024) }))).status, 413);
+    const warnings = JSON.stringify(n.warn.args);
+    // One warning per refusal, in the catalogue's words.
+    assert.equal(n.warn.args.filter((a) => String(a[0]).startsWith('Refused a notification with ')).length, 5);
+    assert.doesNotMatch(warnings, /guess|pw-123/);
+    assert.equal(received.length, 0);
+  });
+
+  it('accepts unauthenticated notifications only when "none" is chosen, and removes its route on close', async () => {
+    await load({ auth: 'none' }, {});
+    assert.equal((await post('{"businessObjectId":"open"}', {})).status, 202);
+    await until(() => received.length === 1);
+    assert.equal(received.length, 1);
+    await harness.unload();
+    assert.equal((await post('{"businessObjectId":"gone"}', {})).status, 404);
+  });
+
+  it('reads the changed entity through the C4C system', async () => {
+    const c = sandbox.c4c.createCustomer({ LastName: 'Changed', RoleCode: 'CRM000' });
+    await load({ readEntity: true, system: 'sys' });
+    const endpoint = `${sandbox.baseUrl}/c4c/sap/c4c/odata/v1/c4codataapi/IndividualCustomerCollection('${c.ObjectID}')`;
+    assert.equal((await post(JSON.stringify({ businessObjectId: c.ObjectID, event: 'Update', odataServiceEndpoint: endpoint }))).status, 202);
+    await until(() => received.length === 1);
+    assert.equal((received[0].entity as { LastName: string }).LastName, 'Changed');
+    assert.match(String(received[0].etag), /^W\//);
+  });
+});
