@@ -6,20 +6,17 @@
  * environment variables, which point here at the sandbox; credentials are written to
  * the demo's credentials file as ${NAME} references, never as values in a flow.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startSandbox } from '../sandbox/index';
 import { demoEnvironment } from '../sandbox/demo-accounts';
 import { demoCredentials } from '../sandbox/demo-credentials';
+import { FlowNode, packageRoot as root, prepareUserDir, spawnNodeRed } from './node-red-userdir';
 
-const root = resolve(__dirname, '..', '..');
 const userDir = join(root, '.demo');
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 1880);
 const sandboxPort = Number(process.env.SANDBOX_PORT ?? 1890);
-
-type FlowNode = { id: string; type: string };
 
 /** Every flow in flows/, merged into one flow file; a config node shared by two files is kept once. */
 function mergedFlows(): FlowNode[] {
@@ -35,41 +32,29 @@ function mergedFlows(): FlowNode[] {
   return merged;
 }
 
-function prepareUserDir(flows: FlowNode[]): void {
-  mkdirSync(join(userDir, 'node_modules', '@wxbridge'), { recursive: true });
-  const link = join(userDir, 'node_modules', '@wxbridge', 'node-red-wechat-sap');
-  rmSync(link, { force: true, recursive: true });
-  symlinkSync(root, link, 'dir');
-  writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));
-  writeFileSync(join(userDir, 'flows_cred.json'), JSON.stringify(demoCredentials(flows), null, 2));
-  writeFileSync(
-    join(userDir, 'settings.js'),
-    `module.exports = ${JSON.stringify(
-      {
-        uiHost: host,
-        uiPort: port,
-        flowFile: 'flows.json',
-        // The demo's credentials are only ${NAME} references, so they are kept unencrypted.
-        credentialSecret: false,
-        editorTheme: { tours: false, projects: { enabled: false } },
-        logging: { console: { level: 'info', metrics: false, audit: false } },
-      },
-      null,
-      2,
-    )};\n`,
-  );
+function prepareDemoUserDir(flows: FlowNode[]): string {
+  return prepareUserDir({
+    userDir,
+    flows,
+    credentials: demoCredentials(flows),
+    settings: {
+      uiHost: host,
+      uiPort: port,
+      flowFile: 'flows.json',
+      // The demo's credentials are only ${NAME} references, so they are kept unencrypted.
+      credentialSecret: false,
+      editorTheme: { tours: false, projects: { enabled: false } },
+      logging: { console: { level: 'info', metrics: false, audit: false } },
+    },
+  });
 }
 
 async function main(): Promise<void> {
   const sandbox = await startSandbox({ port: sandboxPort, host });
   const flows = mergedFlows();
-  prepareUserDir(flows);
+  const settingsFile = prepareDemoUserDir(flows);
   const env = { ...process.env, ...demoEnvironment(sandbox.baseUrl) };
-  const redJs = require.resolve('node-red/red.js');
-  const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
-    env,
-    stdio: 'inherit',
-  });
+  const child = spawnNodeRed({ redJs: require.resolve('node-red/red.js'), userDir, settingsFile, env, stdio: 'inherit' });
   const editor = `http://${host}:${port}`;
   setTimeout(() => printWelcome(editor, sandbox.baseUrl), 4000).unref();
 

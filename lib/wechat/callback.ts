@@ -186,7 +186,17 @@ function parseBody(body: string): XmlObject {
 /** WeChat retries a delivery with the same MsgId, or for events the same sender, time and event. */
 export function dedupKeyOf(fields: XmlObject): string {
   const msgId = fields.MsgId ?? fields.MsgID;
-  if (typeof msgId === 'string' && msgId) return `m:${msgId}`;
+  if (typeof msgId === 'string' && msgId) return detached(`m:${msgId}`);
   const str = (name: string) => (typeof fields[name] === 'string' ? (fields[name] as string) : '');
-  return `e:${str('FromUserName')}|${str('CreateTime')}|${str('Event')}|${str('EventKey')}`;
+  return detached(`e:${str('FromUserName')}|${str('CreateTime')}|${str('Event')}|${str('EventKey')}`);
+}
+
+/**
+ * A copy of `text` that shares no memory with the string it was cut from. Parsed values
+ * are slices of the decrypted XML, and V8 keeps a whole string alive while any slice of
+ * it is; the de-dup key lives for the tracker's TTL, so without the copy every key would
+ * keep its message's full XML in memory for that long.
+ */
+function detached(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }

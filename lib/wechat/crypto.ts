@@ -131,7 +131,7 @@ export class WeChatCipher {
   }
 
   /** Encrypts a message for this receiver; `random` is injectable only for test vectors. */
-  encrypt(message: string, random: Buffer = randomBytes(RANDOM_PREFIX)): string {
+  encrypt(message: string, random: Buffer = pooledRandomBytes(RANDOM_PREFIX)): string {
     if (random.length !== RANDOM_PREFIX) throw new RangeError('random prefix must be 16 bytes');
     const body = Buffer.from(message, 'utf8');
     const receiver = Buffer.from(this.receiverId, 'utf8');
@@ -172,9 +172,27 @@ function decodeBase64Strict(text: string): Buffer {
   return Buffer.from(normalized, 'base64');
 }
 
+const POOL_SIZE = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+/**
+ * Random bytes cut from a pool filled 4 KiB at a time: every reply needs a 16-byte
+ * prefix and a nonce, and one large draw costs far less than many small ones.
+ */
+export function pooledRandomBytes(size: number): Buffer {
+  if (poolOffset + size > pool.length) {
+    pool = randomBytes(Math.max(POOL_SIZE, size));
+    poolOffset = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(poolOffset, poolOffset + size));
+  poolOffset += size;
+  return bytes;
+}
+
 /** A random nonce of digits, as WeChat sends them. */
 export function randomNonce(): string {
-  return String(randomBytes(4).readUInt32BE(0));
+  return String(pooledRandomBytes(4).readUInt32BE(0));
 }
 
 /** WeChat timestamps are whole seconds. */

@@ -10,6 +10,14 @@
  */
 import { randomBytes } from 'node:crypto';
 
+/** Ids only need to be unique within this process: a random prefix and a counter. */
+const ID_PREFIX = randomBytes(6).toString('base64url');
+let idCounter = 0;
+function nextDeliveryId(): string {
+  idCounter = (idCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return ID_PREFIX + idCounter.toString(36);
+}
+
 export type SettleResult = 'answered' | 'late' | 'duplicate';
 
 export class Delivery {
@@ -26,7 +34,7 @@ export class Delivery {
     readonly key: string,
     private readonly onClosed: (delivery: Delivery) => void,
   ) {
-    this.id = randomBytes(9).toString('base64url');
+    this.id = nextDeliveryId();
     this.answer = new Promise((resolve) => (this.resolve = resolve));
   }
 
@@ -87,7 +95,8 @@ export class DeliveryTracker {
   private readonly byKey = new Map<string, { delivery: Delivery; expires: number }>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly ttlMs: number = 60_000) {
+  /** WeChat's three tries end within about 15 s; a key is kept twice that long. */
+  constructor(private readonly ttlMs: number = 30_000) {
     this.sweeper = setInterval(() => this.sweep(Date.now()), Math.min(ttlMs, 10_000));
     this.sweeper.unref();
   }

@@ -1,0 +1,349 @@
+/**
+ * Inbound benchmark (issue §8): what WeChat's full callback security costs inside
+ * Node-RED, measured in one run over loopback with autocannon, 50 connections:
+ *
+ *   (a) Node-RED 4: wechat-in → change (fixed text) → wechat-reply,
+ *       for WeCom (encrypted) and an Official Account (plain);
+ *   (b) the same Node-RED: core http in → change → http response, the cheapest flow;
+ *   (c) a bare node:http server doing the same protocol work with lib/ (inbound-server.ts).
+ *
+ * Every request is a distinct, validly signed delivery with its own MsgId, prepared
+ * ahead by the client simulator, so wechat-in's de-duplication never answers from its
+ * cache. A sample of the answers is checked like WeChat would check them; any non-2xx,
+ * connection error or invalid answer fails the suite. The suite only reports figures.
+ */
+import autocannon from 'autocannon';
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { demoEnvironment } from '../sandbox/demo-accounts';
+import { demoCredentials } from '../sandbox/demo-credentials';
+import { PreparedDelivery, WeChatClientSimulator } from '../sandbox/wechat-client';
+import { FlowNode, packageRoot, prepareUserDir, spawnNodeRed, stopChild, waitForHttp } from '../scripts/node-red-userdir';
+import { BENCH_REPLY_TEXT } from './inbound-server';
+import type { BenchSuite } from './run';
+
+const CONNECTIONS = 50;
+const MEASURE_SECONDS = 8;
+/** The warm-up is a fixed number of requests, so its pool is known; the measured run's pool is sized from its rate. */
+const WARMUP_REQUESTS = 10_000;
+/** Headroom over the warm-up rate, so the measured run never wraps around its pool. */
+const POOL_HEADROOM = 2;
+/**
+ * Targets without a de-duplication cache (the bare server, http in) rotate through at
+ * most this many deliveries: a repeat costs them exactly the same work, and a pool sized
+ * for 20k+ req/s would take longer to sign than the run itself.
+ */
+const ROTATING_POOL_MAX = 60_000;
+/** One answer in this many is opened and checked like WeChat would. */
+const CHECK_EVERY = 25;
+/** Extra Node.js flags for the Node-RED child, for profiling: e.g. "--cpu-prof --cpu-prof-dir=.bench/prof". */
+const NODE_RED_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+/** A comma-separated subset of targets to run (a-wecom, a-official, b, c-wecom, c-official); all when unset. */
+const ONLY_TARGETS = (process.env.BENCH_TARGETS ?? '').split(',').filter(Boolean);
+
+const userDir = join(packageRoot, '.bench', 'inbound');
+const PATHS = { official: '/bench/official', wecom: '/bench/wecom', http: '/bench/http' };
+
+interface Target {
+  name: string;
+  label: string;
+  url: string;
+  pid: number;
+  pool: RequestPool;
+  /** wechat-in answers a repeated MsgId from its cache, so its requests must never repeat. */
+  dedups: boolean;
+  /** Returns why an answer is wrong, or undefined when it is right. */
+  check(delivery: PreparedDelivery, status: number, body: string): string | undefined;
+}
+
+interface Measured {
+  target: Target;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  rssMiB: number;
+  total: number;
+  failures: string[];
+}
+
+/** Pre-generated deliveries, handed out in order; running out would repeat MsgIds, so it is counted. */
+class RequestPool {
+  private readonly items: PreparedDelivery[] = [];
+  private cursor = 0;
+  wrapped = 0;
+
+  constructor(
+    private readonly make: () => PreparedDelivery,
+    private readonly pathFor: (delivery: PreparedDelivery) => string = (d) => d.path,
+  ) {}
+
+  /** Makes sure at least `count` unused deliveries are ready (generated before a run, never during one). */
+  ensureUnused(count: number): void {
+    while (this.items.length - this.cursor < count) this.items.push(this.make());
+  }
+
+  next(): PreparedDelivery {
+    if (this.cursor >= this.items.length) {
+      this.wrapped++;
+      this.cursor = 0;
+    }
+    return this.items[this.cursor++];
+  }
+
+  path(delivery: PreparedDelivery): string {
+    return this.pathFor(delivery);
+  }
+
+  get used(): number {
+    return this.cursor;
+  }
+}
+
+type LoadContext = { delivery?: PreparedDelivery };
+
+/** One autocannon run against a target; answers are sampled and checked. */
+async function load(target: Target, limit: { seconds: number } | { requests: number }): Promise<{ result: autocannon.Result; failures: string[] }> {
+  const failures: string[] = [];
+  let answered = 0;
+  const wrappedBefore = target.pool.wrapped;
+  const result = await autocannon({
+    url: target.url,
+    connections: CONNECTIONS,
+    ...('seconds' in limit ? { duration: limit.seconds } : { amount: limit.requests }),
+    requests: [
+      {
+        setupRequest: (request, context) => {
+          const delivery = target.pool.next();
+          (context as LoadContext).delivery = delivery;
+          return { ...request, method: 'POST', path: target.pool.path(delivery), headers: delivery.headers, body: delivery.body };
+        },
+        onResponse: (status, body, context) => {
+          if (++answered % CHECK_EVERY !== 0 && status >= 200 && status < 300) return;
+          const delivery = (context as LoadContext).delivery;
+          const problem = delivery ? target.check(delivery, status, body) : 'no delivery recorded for the answer';
+          if (problem && failures.length < 5) failures.push(problem);
+        },
+      },
+    ],
+  });
+  if (target.dedups && target.pool.wrapped > wrappedBefore) failures.push('the request pool ran out, so MsgIds repeated');
+  if (result.non2xx) failures.push(`${result.non2xx} non-2xx answers`);
+  if (result.errors) failures.push(`${result.errors} connection errors (${result.timeouts} timeouts)`);
+  return { result, failures };
+}
+
+async function measure(target: Target): Promise<Measured> {
+  target.pool.ensureUnused(WARMUP_REQUESTS + CONNECTIONS);
+  const warm = await load(target, { requests: WARMUP_REQUESTS });
+  const warmRate = warm.result.requests.total / Math.max(warm.result.duration, 0.1);
+  const expected = Math.ceil(warmRate * MEASURE_SECONDS * POOL_HEADROOM);
+  target.pool.ensureUnused(target.dedups ? expected : Math.min(expected, ROTATING_POOL_MAX));
+  const { result, failures } = await load(target, { seconds: MEASURE_SECONDS });
+  return {
+    target,
+    reqPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rssMiB: rssMiB(target.pid),
+    total: result.requests.total,
+    failures: [...warm.failures.map((f) => `warm-up: ${f}`), ...failures],
+  };
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// ── Clients and checks ───────────────────────────────────────────────────────────
+
+const wecomClient = WeChatClientSimulator.demo('wecom');
+const officialClient = WeChatClientSimulator.demo('official', { mode: 'plain' });
+
+function prepareText(client: WeChatClientSimulator, url: string): PreparedDelivery {
+  return client.prepare(url, { type: 'text', content: 'What are your opening hours? 营业时间？' });
+}
+
+function replyCheck(client: WeChatClientSimulator) {
+  return (delivery: PreparedDelivery, status: number, body: string): string | undefined => {
+    const outcome = client.openReply(delivery, status, body);
+    if (outcome.kind !== 'reply') return `${outcome.kind}: ${'reason' in outcome ? outcome.reason : body.slice(0, 80)}`;
+    if (outcome.encrypted !== delivery.encrypted) return 'the reply is not sealed like the message';
+    return outcome.text === BENCH_REPLY_TEXT ? undefined : `unexpected reply text ${JSON.stringify(outcome.text)}`;
+  };
+}
+
+function plainTextCheck(_delivery: PreparedDelivery, status: number, body: string): string | undefined {
+  if (status < 200 || status > 299) return `HTTP ${status}: ${body.slice(0, 80)}`;
+  return body === BENCH_REPLY_TEXT ? undefined : `unexpected body ${JSON.stringify(body.slice(0, 80))}`;
+}
+
+// ── Node-RED (targets a and b) ───────────────────────────────────────────────────
+
+function fixedText(id: string, next: string): FlowNode {
+  return {
+    id,
+    type: 'change',
+    z: 'bench.tab',
+    name: 'fixed reply',
+    rules: [{ t: 'set', p: 'payload', pt: 'msg', to: BENCH_REPLY_TEXT, tot: 'str' }],
+    wires: [[next]],
+  };
+}
+
+function benchFlows(): FlowNode[] {
+  return [
+    { id: 'bench.tab', type: 'tab', label: 'Inbound benchmark' },
+    { id: 'bench.account.oa', type: 'wechat-account', name: 'OA', kind: 'official', appId: '${WECHAT_OA_APPID}', agentId: '', apiBase: '', emptyReceiverId: false },
+    { id: 'bench.account.wecom', type: 'wechat-account', name: 'WeCom', kind: 'wecom', appId: '${WECOM_CORPID}', agentId: '${WECOM_AGENTID}', apiBase: '', emptyReceiverId: false },
+    { id: 'bench.in.oa', type: 'wechat-in', z: 'bench.tab', account: 'bench.account.oa', url: PATHS.official, replayWindow: 300, replyTimeout: 4.5, wires: [['bench.change.oa']] },
+    fixedText('bench.change.oa', 'bench.reply.oa'),
+    { id: 'bench.reply.oa', type: 'wechat-reply', z: 'bench.tab', wires: [] },
+    { id: 'bench.in.wecom', type: 'wechat-in', z: 'bench.tab', account: 'bench.account.wecom', url: PATHS.wecom, replayWindow: 300, replyTimeout: 4.5, wires: [['bench.change.wecom']] },
+    fixedText('bench.change.wecom', 'bench.reply.wecom'),
+    { id: 'bench.reply.wecom', type: 'wechat-reply', z: 'bench.tab', wires: [] },
+    { id: 'bench.http.in', type: 'http in', z: 'bench.tab', url: PATHS.http, method: 'post', upload: false, swaggerDoc: '', wires: [['bench.http.change']] },
+    fixedText('bench.http.change', 'bench.http.out'),
+    { id: 'bench.http.out', type: 'http response', z: 'bench.tab', statusCode: '', headers: {}, wires: [] },
+  ];
+}
+
+async function startNodeRed(port: number): Promise<ChildProcess> {
+  const flows = benchFlows();
+  const settingsFile = prepareUserDir({
+    userDir,
+    flows,
+    credentials: demoCredentials(flows),
+    settings: {
+      uiHost: '127.0.0.1',
+      uiPort: port,
+      flowFile: 'flows.json',
+      credentialSecret: false,
+      disableEditor: true,
+      logging: { console: { level: 'warn', metrics: false, audit: false } },
+    },
+  });
+  const child = spawnNodeRed({
+    redJs: require.resolve('node-red/red.js'),
+    userDir,
+    settingsFile,
+    // The accounts' API base is never called here; the sandbox URL is only a placeholder.
+    env: { ...process.env, ...demoEnvironment('http://127.0.0.1:9') },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    nodeArgs: NODE_RED_ARGS,
+  });
+  // A valid URL verification as the readiness probe, so wechat-in logs no rejected request.
+  await waitForHttp(wecomClient.prepareVerification(`http://127.0.0.1:${port}${PATHS.wecom}`).url, 30_000, child);
+  return child;
+}
+
+// ── Bare server (target c) ───────────────────────────────────────────────────────
+
+async function startBareServer(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [join(__dirname, 'inbound-server.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the bare server exited (${code}) before listening`)));
+    lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+  });
+  return { child, port };
+}
+
+// ── Report ───────────────────────────────────────────────────────────────────────
+
+function table(rows: Measured[]): string {
+  const head = ['target', 'req/s', 'p50 ms', 'p99 ms', 'RSS MiB', 'requests'];
+  const body = rows.map((m) => [m.target.label, m.reqPerSec.toFixed(0), m.p50.toFixed(1), m.p99.toFixed(1), m.rssMiB.toFixed(0), String(m.total)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
+  return [line(head), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...body.map(line)].join('\n');
+}
+
+function verdict(ok: boolean): string {
+  return ok ? 'met' : 'MISSED';
+}
+
+/** The ratios the issue sets goals for; a ratio is left out when a target was not run (BENCH_TARGETS). */
+function summary(byName: Map<string, Measured>): string {
+  const lines: string[] = [];
+  const ratio = (label: string, top: string, bottom: string, value: (m: Measured) => number, goal?: (r: number) => string) => {
+    const [a, b] = [byName.get(top), byName.get(bottom)];
+    if (!a || !b) return;
+    const r = value(a) / value(b);
+    lines.push(`${label.padEnd(36)} ${r.toFixed(2)}${goal ? `  (${goal(r)})` : ''}`);
+  };
+  const throughput = (m: Measured) => m.reqPerSec;
+  const p99 = (m: Measured) => m.p99;
+  ratio('a/b throughput, WeCom encrypted:', 'a-wecom', 'b', throughput, (r) => `goal ≥ 0.80: ${verdict(r >= 0.8)}`);
+  ratio('a/b throughput, Official plain:', 'a-official', 'b', throughput);
+  ratio('a/c throughput, WeCom encrypted:', 'a-wecom', 'c-wecom', throughput);
+  ratio('a/c throughput, Official plain:', 'a-official', 'c-official', throughput);
+  ratio('p99(a)/p99(b), WeCom encrypted:', 'a-wecom', 'b', p99, (r) => `goal ≤ 1.25: ${verdict(r <= 1.25)}`);
+  ratio('p99(a)/p99(b), Official plain:', 'a-official', 'b', p99);
+  return lines.join('\n');
+}
+
+async function runInbound(): Promise<string> {
+  const loadBefore = loadavg()[0].toFixed(2);
+  const redPort = await freePort();
+  const red = await startNodeRed(redPort);
+  const bare = await startBareServer();
+  const rows: Measured[] = [];
+  try {
+    const redBase = `http://127.0.0.1:${redPort}`;
+    const bareBase = `http://127.0.0.1:${bare.port}`;
+    // (b) reuses the WeCom deliveries, so it reads the same bodies over the same paths' length.
+    const httpPath = (d: PreparedDelivery) => PATHS.http + d.path.slice(d.path.indexOf('?'));
+    // (b) goes first, while Node-RED's heap is small: wechat-in's de-dup cache holds every
+    // delivery for a minute, and a full heap would slow whatever runs after it.
+    const targets: Target[] = [
+      { name: 'b', label: '(b) Node-RED http in → change → http response', url: redBase, pid: red.pid!, pool: new RequestPool(() => prepareText(wecomClient, redBase + PATHS.wecom), httpPath), dedups: false, check: plainTextCheck },
+      { name: 'a-wecom', label: '(a) Node-RED wechat-in → reply, WeCom encrypted', url: redBase, pid: red.pid!, pool: new RequestPool(() => prepareText(wecomClient, redBase + PATHS.wecom)), dedups: true, check: replyCheck(wecomClient) },
+      { name: 'a-official', label: '(a) Node-RED wechat-in → reply, Official plain', url: redBase, pid: red.pid!, pool: new RequestPool(() => prepareText(officialClient, redBase + PATHS.official)), dedups: true, check: replyCheck(officialClient) },
+      { name: 'c-wecom', label: '(c) bare node:http + lib, WeCom encrypted', url: bareBase, pid: bare.child.pid!, pool: new RequestPool(() => prepareText(wecomClient, bareBase + '/wecom')), dedups: false, check: replyCheck(wecomClient) },
+      { name: 'c-official', label: '(c) bare node:http + lib, Official plain', url: bareBase, pid: bare.child.pid!, pool: new RequestPool(() => prepareText(officialClient, bareBase + '/official')), dedups: false, check: replyCheck(officialClient) },
+    ];
+    for (const target of targets) {
+      if (ONLY_TARGETS.length && !ONLY_TARGETS.includes(target.name)) continue;
+      rows.push(await measure(target));
+    }
+  } finally {
+    await Promise.all([stopChild(red), stopChild(bare.child)]);
+  }
+  const report = [
+    `${CONNECTIONS} connections over loopback, ${WARMUP_REQUESTS} warm-up requests + ${MEASURE_SECONDS} s measured per target; Node ${process.version}, ${cpus().length} CPUs.`,
+    `Load average before the run: ${loadBefore} (other work on the machine skews the figures).`,
+    'Requests are valid signed deliveries (unique MsgId, current timestamp); those to wechat-in never repeat (its de-dup',
+    `cache would answer them), the others rotate through at most ${ROTATING_POOL_MAX} distinct ones.`,
+    'RSS: VmRSS of the server process after the run; (a) and (b) share one Node-RED process, so its RSS accumulates.',
+    '',
+    table(rows),
+    '',
+    summary(new Map(rows.map((m) => [m.target.name, m]))),
+  ].join('\n');
+  const failed = rows.filter((m) => m.failures.length);
+  if (failed.length) {
+    const details = failed.map((m) => `  ${m.target.name}: ${m.failures.join('; ')}`).join('\n');
+    throw new Error(`${report}\n\nThe inbound benchmark saw failed requests:\n${details}`);
+  }
+  return report;
+}
+
+export const inboundSuite: BenchSuite = { name: 'inbound', run: runInbound };

@@ -1,0 +1,94 @@
+/**
+ * A Node-RED user directory that loads this package from the working tree: the demo
+ * (npm start), the benchmarks and the Node-RED 5 smoke check all run Node-RED as a
+ * child process over one of these, so they exercise the same built files that
+ * `npm pack` would ship.
+ */
+import { spawn, ChildProcess, StdioOptions } from 'node:child_process';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** The package root (this file runs from dist/scripts/). */
+export const packageRoot = resolve(__dirname, '..', '..');
+
+export type FlowNode = { id: string; type: string; [property: string]: unknown };
+
+export interface UserDirSpec {
+  userDir: string;
+  flows: FlowNode[];
+  /** flows_cred.json content: node id → credentials. Kept unencrypted (credentialSecret: false). */
+  credentials: Record<string, Record<string, string>>;
+  /** settings.js content; written as `module.exports = <settings>`. */
+  settings: Record<string, unknown>;
+}
+
+/**
+ * Writes flows, credentials and settings into `userDir` and links this package into its
+ * node_modules, where Node-RED scans for node packages. Returns the settings file path.
+ */
+export function prepareUserDir(spec: UserDirSpec): string {
+  const { userDir } = spec;
+  mkdirSync(join(userDir, 'node_modules', '@wxbridge'), { recursive: true });
+  const link = join(userDir, 'node_modules', '@wxbridge', 'node-red-wechat-sap');
+  rmSync(link, { force: true, recursive: true });
+  symlinkSync(packageRoot, link, 'dir');
+  writeFileSync(join(userDir, 'flows.json'), JSON.stringify(spec.flows, null, 2));
+  writeFileSync(join(userDir, 'flows_cred.json'), JSON.stringify(spec.credentials, null, 2));
+  const settingsFile = join(userDir, 'settings.js');
+  writeFileSync(settingsFile, `module.exports = ${JSON.stringify(spec.settings, null, 2)};\n`);
+  return settingsFile;
+}
+
+export interface NodeRedLaunch {
+  /** The Node.js binary; the current one unless another runtime is under test. */
+  nodeBinary?: string;
+  /** Path of Node-RED's red.js. */
+  redJs: string;
+  userDir: string;
+  settingsFile: string;
+  env: NodeJS.ProcessEnv;
+  stdio?: StdioOptions;
+  /** Extra Node.js flags, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+}
+
+/** Starts Node-RED as a child process over a prepared user directory. */
+export function spawnNodeRed(launch: NodeRedLaunch): ChildProcess {
+  const args = [...(launch.nodeArgs ?? []), launch.redJs, '--userDir', launch.userDir, '--settings', launch.settingsFile];
+  return spawn(launch.nodeBinary ?? process.execPath, args, { env: launch.env, stdio: launch.stdio ?? 'inherit' });
+}
+
+/**
+ * Resolves once `url` answers any HTTP status (routes are mounted when flows start,
+ * a little after the port opens); rejects after `timeoutMs` or when `child` exits.
+ */
+export async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  child?.once('exit', () => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`Node-RED exited before ${url} answered`);
+    try {
+      const res = await fetch(url, { method: 'GET', signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status !== 404) return;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Stops a child process and waits for it to exit (SIGKILL after `graceMs`). */
+export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveStop) => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      resolveStop();
+    });
+    child.kill('SIGINT');
+  });
+}
