@@ -25,6 +25,20 @@ const RULES: CredentialRule[] = [
     value: '${WECOM_CORPID}',
     credentials: { appSecret: '${WECOM_SECRET}', token: '${WECOM_TOKEN}', encodingAESKey: '${WECOM_AESKEY}' },
   },
+  {
+    // Both C4C systems of the shipped flows (standard and custom service) log on as the same business user.
+    type: 'c4c-system',
+    property: 'baseUrl',
+    value: '${C4C_BASE_URL}',
+    credentials: { user: '${C4C_USER}', password: '${C4C_PASSWORD}' },
+  },
+  {
+    // The login C4C's event-notification consumer uses towards our route.
+    type: 'c4c-notification-in',
+    property: 'url',
+    value: '/c4c/notify',
+    credentials: { user: '${C4C_NOTIFY_USER}', password: '${C4C_NOTIFY_PASSWORD}' },
+  },
 ];
 
 /** The credentials file content (node id → credentials) for the given flows. */

@@ -1,0 +1,131 @@
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import registerNotificationIn from '../../nodes/c4c-notification-in/c4c-notification-in';
+import registerOdata from '../../nodes/c4c-odata/c4c-odata';
+import registerSystem from '../../nodes/c4c-system/c4c-system';
+import registerAccount from '../../nodes/wechat-account/wechat-account';
+import registerSend from '../../nodes/wechat-send/wechat-send';
+import { DEMO_C4C, DEMO_OFFICIAL_ACCOUNT } from '../../sandbox/demo-accounts';
+import { startSandbox, Sandbox } from '../../sandbox/index';
+import { randomOpenId } from '../../sandbox/wechat-client';
+import { waitFor, warnings } from '../support/flow-watch';
+import { NodeRedHarness, RegisterFn } from '../support/node-red-harness';
+import { loadShippedFlow, readShippedFlow, useDemoEnvironment } from '../support/shipped-flow';
+
+// The flow routes errors through a Catch node, which the shared loader does not bring.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const registerCatch = require(join(require.resolve('@node-red/nodes/package.json'), '..', 'core', 'common', '25-catch.js')) as RegisterFn;
+
+describe('scenario: C4C customer changed notifies WeChat (flows/customer-changed-notifies-wechat.json)', () => {
+  const harness = new NodeRedHarness();
+  let sandbox: Sandbox;
+  let restoreEnv: () => void;
+  const ROUTE = '/c4c/notify';
+
+  before(async () => {
+    sandbox = await startSandbox({ port: 0 });
+    restoreEnv = useDemoEnvironment(sandbox.baseUrl);
+    await loadShippedFlow(
+      harness,
+      [registerAccount, registerSend, registerNotificationIn, registerSystem, registerOdata, registerCatch],
+      readShippedFlow('customer-changed-notifies-wechat.json'),
+    );
+  });
+  after(async () => {
+    await harness.stop();
+    restoreEnv();
+    await sandbox.close();
+  });
+  beforeEach(() => {
+    sandbox.c4c.reset();
+    sandbox.wechat.reset();
+    sandbox.c4c.setConsumer({ url: harness.baseUrl + ROUTE, user: DEMO_C4C.notifyUser, password: DEMO_C4C.notifyPassword });
+  });
+
+  const customer = (fields: Record<string, string> = {}) =>
+    sandbox.c4c.createCustomer({ FirstName: 'Mei', LastName: 'Chen', RoleCode: 'CRM000', ...fields });
+  /** Changes the customer in C4C and waits until C4C's notification was answered. */
+  const change = async (objectId: unknown) => {
+    sandbox.c4c.changeCustomer(String(objectId), { Phone: '+86 21 5555 0101' });
+    await sandbox.c4c.flush();
+    return sandbox.c4c.deliveries[sandbox.c4c.deliveries.length - 1];
+  };
+  const messagesTo = (openId: string) => sandbox.wechat.messages.filter((m) => m.body.touser === openId);
+
+  it('sends the follower the default text through the Official Account when their customer changes', async () => {
+    const openId = randomOpenId();
+    const { ObjectID } = customer({ WechatID: openId });
+
+    const delivery = await change(ObjectID);
+    assert.equal(delivery.status, 202, JSON.stringify(delivery));
+    await waitFor('the WeChat message', () => messagesTo(openId).length > 0);
+
+    const [message] = messagesTo(openId);
+    assert.equal(message.api, 'message/custom/send');
+    assert.equal(message.account, DEMO_OFFICIAL_ACCOUNT.appId);
+    assert.deepEqual(message.body, { touser: openId, msgtype: 'text', text: { content: 'Your account details were updated.' } });
+    assert.equal(sandbox.wechat.messages.length, 1);
+  });
+
+  it('reads WechatID through the custom service by ParentObjectID', async () => {
+    // Two followers: only the changed customer's OpenID may be messaged.
+    const other = randomOpenId();
+    customer({ WechatID: other });
+    const openId = randomOpenId();
+    const { ObjectID } = customer({ WechatID: openId });
+
+    await change(ObjectID);
+    await waitFor('the WeChat message', () => sandbox.wechat.messages.length > 0);
+    assert.deepEqual(
+      sandbox.wechat.messages.map((m) => m.body.touser),
+      [openId],
+    );
+  });
+
+  it('takes the text from C4C_NOTIFY_TEXT when it is set', async () => {
+    process.env.C4C_NOTIFY_TEXT = '您的客户资料已更新。';
+    try {
+      const openId = randomOpenId();
+      const { ObjectID } = customer({ WechatID: openId });
+      await change(ObjectID);
+      await waitFor('the WeChat message', () => messagesTo(openId).length > 0);
+      assert.deepEqual(messagesTo(openId)[0].body.text, { content: '您的客户资料已更新。' });
+    } finally {
+      delete process.env.C4C_NOTIFY_TEXT;
+    }
+  });
+
+  it('logs and skips a customer without WechatID', async () => {
+    const { ObjectID } = customer();
+    const warned = warnings(harness.getNode('notify.compose'));
+
+    const delivery = await change(ObjectID);
+    assert.equal(delivery.status, 202);
+    await waitFor('the warning', () => warned.length > 0);
+    assert.equal(warned[0], `customer ${ObjectID} has no WechatID: skipped`);
+    assert.equal(sandbox.wechat.messages.length, 0);
+  });
+
+  it('logs and skips a customer who unfollowed the account', async () => {
+    const { ObjectID } = customer({ WechatID: randomOpenId(), WechatStatus: 'unsubscribed' });
+    const warned = warnings(harness.getNode('notify.compose'));
+
+    await change(ObjectID);
+    await waitFor('the warning', () => warned.length > 0);
+    assert.match(warned[0], /unfollowed the account: skipped/);
+    assert.equal(sandbox.wechat.messages.length, 0);
+  });
+
+  it('refuses a notification with the wrong login and sends nothing', async () => {
+    sandbox.c4c.setConsumer({ url: harness.baseUrl + ROUTE, user: DEMO_C4C.notifyUser, password: 'not-the-password' });
+    const { ObjectID } = customer({ WechatID: randomOpenId() });
+
+    const delivery = await change(ObjectID);
+    assert.equal(delivery.status, 401);
+    // Prove the flow is otherwise live: the next, correctly authenticated change is delivered.
+    sandbox.c4c.setConsumer({ url: harness.baseUrl + ROUTE, user: DEMO_C4C.notifyUser, password: DEMO_C4C.notifyPassword });
+    await change(ObjectID);
+    await waitFor('the WeChat message', () => sandbox.wechat.messages.length > 0);
+    assert.equal(sandbox.wechat.messages.length, 1);
+  });
+});
