@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSandbox } from '../sandbox/index';
-import { demoEnvironment } from '../sandbox/demo-accounts';
+import { DEMO_C4C, demoEnvironment } from '../sandbox/demo-accounts';
 import { demoCredentials } from '../sandbox/demo-credentials';
 import { FlowNode, packageRoot as root, prepareUserDir, spawnNodeRed } from './node-red-userdir';
 
@@ -56,6 +56,8 @@ async function main(): Promise<void> {
   const env = { ...process.env, ...demoEnvironment(sandbox.baseUrl) };
   const child = spawnNodeRed({ redJs: require.resolve('node-red/red.js'), userDir, settingsFile, env, stdio: 'inherit' });
   const editor = `http://${host}:${port}`;
+  // C4C's event notifications go to the customer-changed flow's route, as a tenant's consumer would be set up.
+  sandbox.c4c.setConsumer({ url: `${editor}/c4c/notify`, user: DEMO_C4C.notifyUser, password: DEMO_C4C.notifyPassword });
   setTimeout(() => printWelcome(editor, sandbox.baseUrl), 4000).unref();
 
   const stop = async () => {

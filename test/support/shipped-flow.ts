@@ -16,6 +16,7 @@ const CORE_NODES: Record<string, string> = {
   switch: 'function/10-switch.js',
   delay: 'function/89-delay.js',
   debug: 'common/21-debug.js',
+  catch: 'common/25-catch.js',
   comment: 'common/90-comment.js',
   link: 'common/60-link.js',
 };
