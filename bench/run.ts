@@ -2,6 +2,10 @@
  * npm run bench: runs each benchmark suite in turn and prints its figures. Every suite
  * measures its own baseline in the same run and reports ratios against it.
  */
+import { c4cSuite } from './c4c';
+import { inboundSuite } from './inbound';
+import { sendSuite } from './send';
+
 export interface BenchSuite {
   name: string;
   run(): Promise<string>;
@@ -9,7 +13,7 @@ export interface BenchSuite {
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
-  const suites: BenchSuite[] = [];
+  const suites: BenchSuite[] = [inboundSuite, c4cSuite, sendSuite];
   for (const suite of suites) {
     if (only.length && !only.includes(suite.name)) continue;
     console.log(`\n## ${suite.name}\n`);

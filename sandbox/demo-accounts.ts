@@ -20,6 +20,16 @@ export const DEMO_WECOM_APP = {
   encodingAESKey: 'AUu89XkdjYsp1qxSvyPMXHFqkh8Bhl5RzFz5YvQom3b',
 };
 
+/** The C4C tenant stand-in: its business user, the event-notification consumer's login, OAuth values. */
+export const DEMO_C4C = {
+  user: 'SANDBOX_C4C_USER',
+  password: 'sandbox-c4c-password-0003',
+  notifyUser: 'c4c-notify',
+  notifyPassword: 'sandbox-notify-password-0004',
+  oauthClientId: 'SANDBOX_OAUTH_CLIENT',
+  samlAssertion: 'PHNhbWw6QXNzZXJ0aW9uPnNhbmRib3g8L3NhbWw6QXNzZXJ0aW9uPg==',
+};
+
 /** Environment variables the shipped flows read, pointing every account at the sandbox. */
 export function demoEnvironment(sandboxBaseUrl: string): Record<string, string> {
   return {
@@ -34,5 +44,10 @@ export function demoEnvironment(sandboxBaseUrl: string): Record<string, string> 
     WECOM_TOKEN: DEMO_WECOM_APP.token,
     WECOM_AESKEY: DEMO_WECOM_APP.encodingAESKey,
     WECOM_API_BASE: `${sandboxBaseUrl}/wecom`,
+    C4C_BASE_URL: `${sandboxBaseUrl}/c4c`,
+    C4C_USER: DEMO_C4C.user,
+    C4C_PASSWORD: DEMO_C4C.password,
+    C4C_NOTIFY_USER: DEMO_C4C.notifyUser,
+    C4C_NOTIFY_PASSWORD: DEMO_C4C.notifyPassword,
   };
 }

@@ -42,7 +42,7 @@ export default function register(RED: NodeAPI): void {
   function C4CNotificationIn(this: NotificationNode, config: C4CNotificationInDef) {
     RED.nodes.createNode(this, config);
     // Inner callbacks need the node; the constructor is a plain function, so alias it.
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
+     
     const node = this;
     const requireAuth = config.auth !== 'none';
     const user = node.credentials?.user ?? '';

@@ -62,7 +62,7 @@ export default function register(RED: NodeAPI): void {
   function C4COdata(this: C4COdataNode, config: C4COdataDef) {
     RED.nodes.createNode(this, config);
     // Inner callbacks need the node; the constructor is a plain function, so alias it.
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
+     
     const node = this;
     const system = RED.nodes.getNode(config.system) as C4CSystemNode | null;
     const operation: C4COperation = OPERATIONS.includes(config.operation) ? config.operation : 'query';

@@ -5,6 +5,8 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { AccountKind, CallbackAccount } from '../../lib/wechat/callback';
+import { Store, StoreLease, acquireStore, embeddedStoreConfig } from '../../lib/store';
+import { TokenMode, WeChatApiClient } from '../../lib/wechat/api-client';
 
 export interface WeChatAccountDef extends NodeDef {
   kind: AccountKind;
@@ -12,6 +14,8 @@ export interface WeChatAccountDef extends NodeDef {
   agentId: string;
   apiBase: string;
   emptyReceiverId: boolean;
+  /** Official Account token API: 'stable' (default) or 'classic'. */
+  tokenMode?: TokenMode;
 }
 
 export interface WeChatAccountCredentials {
@@ -28,6 +32,12 @@ export interface WeChatAccountNode extends Node<WeChatAccountCredentials> {
   apiBase: string;
   /** What a callback endpoint needs to know of this account. */
   callbackAccount(): CallbackAccount;
+  /**
+   * The account's API client for `store` (the embedded SQLite store when omitted). Every
+   * node asking for the same account and store gets the same client, so they share one
+   * token cache and one token fetch.
+   */
+  api(store?: Store): WeChatApiClient;
 }
 
 export const DEFAULT_API_BASE: Record<AccountKind, string> = {
@@ -49,6 +59,30 @@ export default function register(RED: NodeAPI): void {
       token: this.credentials.token ?? '',
       encodingAESKey: this.credentials.encodingAESKey || undefined,
       receiverId: emptyReceiverId ? '' : undefined,
+    });
+
+    const tokenMode: TokenMode = config.tokenMode === 'classic' ? 'classic' : 'stable';
+    const clients = new Map<Store, WeChatApiClient>();
+    let embedded: StoreLease | null = null;
+    this.api = (store?: Store) => {
+      if (!store) {
+        embedded ??= acquireStore(embeddedStoreConfig((RED.settings as { userDir?: string }).userDir));
+        store = embedded.store;
+      }
+      let client = clients.get(store);
+      if (!client) {
+        const account = { kind: this.kind, appId: this.appId, agentId: this.agentId, secret: this.credentials.appSecret ?? '', apiBase: this.apiBase, tokenMode };
+        client = new WeChatApiClient(account, { store });
+        clients.set(store, client);
+      }
+      return client;
+    };
+    this.on('close', (done: () => void) => {
+      clients.clear();
+      const lease = embedded;
+      embedded = null;
+      if (!lease) return done();
+      lease.release().then(done, done);
     });
   }
 

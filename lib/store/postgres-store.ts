@@ -1,0 +1,229 @@
+/**
+ * The shared store for several Node-RED instances: PostgreSQL through pg. The driver
+ * is required and the schema created or upgraded on first use. Locks are session
+ * advisory locks, which PostgreSQL releases by itself if a holder's connection dies.
+ */
+import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { PostgresStoreConfig, Store, StoreError, StoreOptions, checkIdentifier } from './types';
+
+interface Tables {
+  kv: string;
+  meta: string;
+  /** Text hashed into advisory-lock keys, so two schemas never share a lock. */
+  lockScope: string;
+}
+
+/** Schema steps, applied in order; `{kv}` is replaced with the qualified table name. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE IF NOT EXISTS {kv} (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL,
+     expires_at BIGINT
+   );
+   CREATE INDEX IF NOT EXISTS {kv_index} ON {kv} (expires_at);`,
+];
+
+const SWEEP_EVERY_MS = 60_000;
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly description: string;
+  private readonly tables: Tables;
+  private readonly schema: string;
+  private readonly prefix: string;
+  private pool: Pool | null = null;
+  private ready: Promise<Pool> | null = null;
+  private readonly now: () => number;
+  private lastSweep = 0;
+
+  constructor(
+    private readonly config: PostgresStoreConfig,
+    options: StoreOptions = {},
+  ) {
+    this.schema = checkIdentifier(config.schema ?? 'public', 'schema');
+    this.prefix = checkIdentifier(config.tablePrefix ?? 'wxbridge_', 'table prefix');
+    this.tables = {
+      kv: `"${this.schema}"."${this.prefix}kv"`,
+      meta: `"${this.schema}"."${this.prefix}meta"`,
+      lockScope: `${this.schema}.${this.prefix}`,
+    };
+    this.description = `PostgreSQL ${describeTarget(config)} (${this.schema}.${this.prefix}*)`;
+    this.now = options.now ?? Date.now;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const pool = await this.open();
+    const result = await pool.query<{ value: string }>(
+      `SELECT value FROM ${this.tables.kv} WHERE key = $1 AND (expires_at IS NULL OR expires_at > $2)`,
+      [key, this.now()],
+    );
+    return result.rows[0]?.value;
+  }
+
+  async put(key: string, value: string, ttlSeconds?: number): Promise<void> {
+    const pool = await this.open();
+    await pool.query(
+      `INSERT INTO ${this.tables.kv} (key, value, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`,
+      [key, value, ttlSeconds === undefined ? null : this.now() + ttlSeconds * 1000],
+    );
+    await this.sweepSometimes(pool);
+  }
+
+  async delete(key: string, ifValue?: string): Promise<boolean> {
+    const pool = await this.open();
+    const result =
+      ifValue === undefined
+        ? await pool.query(`DELETE FROM ${this.tables.kv} WHERE key = $1`, [key])
+        : await pool.query(`DELETE FROM ${this.tables.kv} WHERE key = $1 AND value = $2`, [key, ifValue]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async claim(key: string, ttlSeconds: number): Promise<boolean> {
+    const pool = await this.open();
+    const now = this.now();
+    // One statement: PostgreSQL serialises the conflict, so exactly one caller wins.
+    const result = await pool.query(
+      `INSERT INTO ${this.tables.kv} AS kv (key, value, expires_at) VALUES ($1, '1', $2)
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
+       WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= $3`,
+      [key, now + ttlSeconds * 1000, now],
+    );
+    await this.sweepSometimes(pool);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const pool = await this.open();
+    const client = await pool.connect();
+    const lockKey = `${this.tables.lockScope}:${name}`;
+    let broken: Error | undefined;
+    const discard = (err: Error) => {
+      // Discarding the connection ends the session, which releases any lock it holds.
+      broken = err;
+      throw err;
+    };
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]).catch(discard);
+      try {
+        return await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch((err: Error) => {
+          broken = err;
+        });
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    this.ready = null;
+    await pool?.end();
+  }
+
+  /** Drops our schema objects: for tests that create a schema per run. */
+  async dropSchema(): Promise<void> {
+    const pool = await this.open();
+    await pool.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`);
+  }
+
+  private open(): Promise<Pool> {
+    this.ready ??= this.connect().catch((err: Error) => {
+      this.ready = null;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  private async connect(): Promise<Pool> {
+    let pg: typeof import('pg');
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      pg = require('pg');
+    } catch (err) {
+      throw new StoreError(`the PostgreSQL driver (pg) could not be loaded: ${(err as Error).message}`);
+    }
+    const pool = new pg.Pool(poolConfig(this.config));
+    // An idle client losing its connection must not crash the process.
+    pool.on('error', () => undefined);
+    try {
+      await this.migrate(pool);
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw new StoreError(`PostgreSQL store ${this.description} is not usable: ${(err as Error).message}`);
+    }
+    this.pool = pool;
+    return pool;
+  }
+
+  /** Creates or upgrades our tables; an advisory lock keeps concurrent instances in line. */
+  private async migrate(pool: Pool): Promise<void> {
+    const client: PoolClient = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${this.tables.lockScope}:migrate`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${this.tables.meta} (name TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+      const row = await client.query<{ value: string }>(`SELECT value FROM ${this.tables.meta} WHERE name = 'schema_version'`);
+      const version = row.rows[0] ? Number(row.rows[0].value) : 0;
+      if (version > MIGRATIONS.length) {
+        throw new StoreError(`the database schema (version ${version}) is newer than this package understands (${MIGRATIONS.length})`);
+      }
+      for (let i = version; i < MIGRATIONS.length; i++) {
+        await client.query(
+          MIGRATIONS[i].replaceAll('{kv_index}', `"${this.prefix}kv_expires"`).replaceAll('{kv}', this.tables.kv),
+        );
+      }
+      await client.query(
+        `INSERT INTO ${this.tables.meta} (name, value) VALUES ('schema_version', $1)
+         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`,
+        [String(MIGRATIONS.length)],
+      );
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async sweepSometimes(pool: Pool): Promise<void> {
+    const now = this.now();
+    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = now;
+    await pool.query(`DELETE FROM ${this.tables.kv} WHERE expires_at IS NOT NULL AND expires_at <= $1`, [now]);
+  }
+}
+
+function poolConfig(config: PostgresStoreConfig): PoolConfig {
+  return {
+    connectionString: config.connectionString || undefined,
+    host: config.host || undefined,
+    port: config.port || undefined,
+    database: config.database || undefined,
+    user: config.user || undefined,
+    password: config.password || undefined,
+    ssl: config.ssl ? { rejectUnauthorized: true } : undefined,
+    max: config.maxConnections ?? 10,
+    connectionTimeoutMillis: 10_000,
+  };
+}
+
+/** host:port/database without user or password, for messages. */
+function describeTarget(config: PostgresStoreConfig): string {
+  if (config.connectionString) {
+    try {
+      const url = new URL(config.connectionString);
+      return `${url.hostname}:${url.port || 5432}${url.pathname}`;
+    } catch {
+      return '(connection string)';
+    }
+  }
+  return `${config.host || 'localhost'}:${config.port || 5432}/${config.database || ''}`;
+}
+
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,84 @@
+/**
+ * The storage contract every stateful part of the package uses: access tokens, the
+ * de-duplication of inbound callbacks and, later, the WF-DCN processor. Values are
+ * strings (callers serialise); every entry may carry an expiry, after which it reads
+ * as absent.
+ */
+export type StoreKind = 'sqlite' | 'postgres';
+
+export interface Store {
+  readonly kind: StoreKind;
+  /** Where the data lives, for logs and status: never contains a password. */
+  readonly description: string;
+
+  /** The value, or undefined when absent or expired. */
+  get(key: string): Promise<string | undefined>;
+  /** Writes the value; with ttlSeconds it expires then, otherwise it is kept. */
+  put(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  /**
+   * Removes the entry. With `ifValue`, only when the stored value is exactly that
+   * (compare-and-delete), so one instance cannot remove what another just wrote.
+   * Resolves true when a row was removed.
+   */
+  delete(key: string, ifValue?: string): Promise<boolean>;
+  /**
+   * Atomically claims the key for ttlSeconds: true for the first caller, false for
+   * every caller (in any instance sharing this store) until the claim expires.
+   * Used for de-duplicating callbacks that WeChat delivers up to three times.
+   */
+  claim(key: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Runs fn while holding a lock named `name` that every instance sharing this store
+   * respects; calls with the same name run one at a time.
+   */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface SqliteStoreConfig {
+  kind: 'sqlite';
+  /** The database file; ':memory:' for a private in-memory database. */
+  path: string;
+}
+
+export interface PostgresStoreConfig {
+  kind: 'postgres';
+  /** postgres://user:password@host:port/database; alternatively the separate fields. */
+  connectionString?: string;
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  password?: string;
+  ssl?: boolean;
+  /** Schema holding our tables (created when missing); default 'public'. */
+  schema?: string;
+  /** Prefix of our table names; default 'wxbridge_'. */
+  tablePrefix?: string;
+  /** Upper bound of pooled connections; default 10. */
+  maxConnections?: number;
+}
+
+export type StoreConfig = SqliteStoreConfig | PostgresStoreConfig;
+
+export interface StoreOptions {
+  /** Clock in milliseconds; tests move it to expire entries. */
+  now?: () => number;
+  /** SQLite only: how long withLock waits for another process's lease, in ms (default 30 000). */
+  lockWaitMs?: number;
+}
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** Identifiers end up inside SQL text, so only plain lower-case names are accepted. */
+export function checkIdentifier(value: string, what: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(value)) {
+    throw new StoreError(`${what} "${value}" must be lower-case letters, digits and underscores`);
+  }
+  return value;
+}

@@ -1,0 +1,158 @@
+/**
+ * wechat-send: active messages through an Official Account (customer-service and
+ * template messages) or a WeCom app (app messages). A string payload is a text to the
+ * configured recipient; an object payload is the message body; a Buffer is uploaded as
+ * media first and sent by its media_id. The result replaces msg.payload; API errors go
+ * to done(err) with errcode, errmsg and a hint.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { SendResult, partialDelivery } from '../../lib/wechat/api-client';
+import { MessageFormatError, WeChatApiError } from '../../lib/wechat/api-errors';
+import { JsonObject, MessageDefaults, activeContent, mediaBody, prepareMessage, textBody } from '../../lib/wechat/messages';
+import { normalizeReply } from '../../lib/wechat/replies';
+import type { WeChatAccountNode } from '../wechat-account/wechat-account';
+import type { WeChatSapStoreNode } from '../wechat-sap-store/wechat-sap-store';
+
+export interface WeChatSendDef extends NodeDef {
+  account: string;
+  store: string;
+  to: string;
+  toType: string;
+  toParty: string;
+  toTag: string;
+  mediaType: string;
+  safe: boolean;
+  enableIdTrans: boolean;
+  enableDuplicateCheck: boolean;
+  duplicateCheckInterval: string;
+}
+
+interface SendMessage extends NodeMessage {
+  /** Overrides the node's media type for a Buffer payload. */
+  mediaType?: string;
+  filename?: string;
+  contentType?: string;
+  /** OA video: the thumbnail's media_id. */
+  thumbMediaId?: string;
+  title?: string;
+  description?: string;
+}
+
+const DEFAULT_FILENAMES: Record<string, string> = {
+  image: 'image.jpg',
+  voice: 'voice.amr',
+  video: 'video.mp4',
+  file: 'file.bin',
+  thumb: 'thumb.jpg',
+};
+const CONTENT_TYPES: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  amr: 'audio/amr',
+  mp3: 'audio/mpeg',
+  mp4: 'video/mp4',
+  pdf: 'application/pdf',
+};
+
+export default function register(RED: NodeAPI): void {
+  function WeChatSend(this: Node, config: WeChatSendDef) {
+    RED.nodes.createNode(this, config);
+    start(this, config);
+  }
+
+  function start(node: Node, config: WeChatSendDef): void {
+
+    const evaluate = (value: string, type: string, msg: NodeMessage) =>
+      new Promise<unknown>((resolve, reject) =>
+        RED.util.evaluateNodeProperty(value, type, node, msg, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result))),
+      );
+
+    async function deliver(msg: SendMessage): Promise<void> {
+      const account = RED.nodes.getNode(config.account) as WeChatAccountNode | null;
+      if (!account) throw new Error(RED._('wechat-send.error.noAccount'));
+      const storeNode = config.store ? (RED.nodes.getNode(config.store) as WeChatSapStoreNode | null) : null;
+      if (config.store && !storeNode?.store) throw new Error(RED._('wechat-send.error.store', { detail: storeNode?.problem ?? 'not found' }));
+      const client = account.api(storeNode?.store ?? undefined);
+
+      const recipient = config.to ? await evaluate(config.to, config.toType || 'msg', msg) : undefined;
+      const defaults: MessageDefaults = {
+        touser: recipientList(recipient),
+        toparty: config.toParty?.trim() || undefined,
+        totag: config.toTag?.trim() || undefined,
+        agentId: account.agentId,
+        safe: config.safe === true,
+        enableIdTrans: config.enableIdTrans === true,
+        enableDuplicateCheck: config.enableDuplicateCheck === true,
+        duplicateCheckInterval: Number(config.duplicateCheckInterval) || undefined,
+      };
+
+      let body: unknown;
+      const payload = msg.payload;
+      if (Buffer.isBuffer(payload)) {
+        const type = msg.mediaType || config.mediaType || 'image';
+        const filename = msg.filename || DEFAULT_FILENAMES[type] || 'media.bin';
+        const contentType = msg.contentType || CONTENT_TYPES[filename.split('.').pop()?.toLowerCase() ?? ''] || 'application/octet-stream';
+        node.status({ fill: 'blue', shape: 'ring', text: 'wechat-send.status.uploading' });
+        const uploaded = await client.upload(type, payload, filename, contentType);
+        body = mediaBody(type, uploaded.media_id, { thumbMediaId: msg.thumbMediaId, title: msg.title, description: msg.description });
+      } else if (typeof payload === 'string' || typeof payload === 'number') {
+        body = textBody(String(payload));
+      } else if (isReplyShaped(payload)) {
+        // The same payload a flow gives wechat-reply also works here.
+        body = activeContent(normalizeReply(payload, account.kind));
+      } else {
+        body = payload;
+      }
+      const message = prepareMessage(account.kind, body, defaults);
+      const result: SendResult = await client.send(message);
+      const partial = partialDelivery(result);
+      msg.payload = partial ? { ...result, partial } : result;
+      if (partial) {
+        node.warn(RED._('wechat-send.warn.partial', { detail: JSON.stringify(partial) }));
+        node.status({ fill: 'yellow', shape: 'ring', text: 'wechat-send.status.partial' });
+      } else {
+        node.status({ fill: 'green', shape: 'dot', text: 'wechat-send.status.sent' });
+      }
+    }
+
+    node.on('input', (msg, send, done) => {
+      deliver(msg as SendMessage).then(
+        () => {
+          send(msg);
+          done();
+        },
+        (err: Error) => {
+          node.status({ fill: 'red', shape: 'ring', text: statusText(err) });
+          done(err);
+        },
+      );
+    });
+
+    node.on('close', () => node.status({}));
+  }
+
+  function statusText(err: Error): string {
+    if (err instanceof WeChatApiError) return `errcode ${err.errcode}`;
+    if (err instanceof MessageFormatError) return 'wechat-send.status.invalid';
+    return 'wechat-send.status.failed';
+  }
+
+  RED.nodes.registerType<Node, WeChatSendDef, object, object>('wechat-send', WeChatSend);
+}
+
+/** A recipient from a property: an id, a '|'-joined list or an array of ids. */
+function recipientList(value: unknown): string | string[] | undefined {
+  if (typeof value === 'string') return value.trim() || undefined;
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return value.map(String);
+  return undefined;
+}
+
+/** wechat-reply's payload form: {type: 'text', content} etc., not a platform body. */
+function isReplyShaped(payload: unknown): payload is JsonObject {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;
+  const p = payload as JsonObject;
+  return typeof p.type === 'string' && p.msgtype === undefined && p.template_id === undefined;
+}

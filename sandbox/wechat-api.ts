@@ -1,0 +1,189 @@
+/**
+ * Stand-in for the Official Account API (api.weixin.qq.com), mounted at /wechat:
+ * classic token (a refetch replaces the previous token after a grace period),
+ * stable_token (the same token while valid; force_refresh rotates it), customer-service
+ * and template messages, temporary media upload. Every delivered message is recorded;
+ * faults can be injected per API.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../lib/http/body';
+import { DEMO_OFFICIAL_ACCOUNT } from './demo-accounts';
+import {
+  Fault,
+  FaultInjector,
+  JsonObject,
+  RecordedMessage,
+  TokenBook,
+  UploadedMedia,
+  isObject,
+  newMediaId,
+  readJson,
+  readMultipartFiles,
+} from './platform-api';
+import type { StandIn } from './server';
+
+export interface OfficialApiOptions {
+  accounts?: { appId: string; appSecret: string }[];
+  tokenLifetimeSeconds?: number;
+  /** How long a replaced classic token keeps working; default 300 s. */
+  graceSeconds?: number;
+  now?: () => number;
+}
+
+const CUSTOM_TYPES = ['text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'msgmenu', 'miniprogrampage', 'mpnewsarticle'];
+const MEDIA_TYPES = ['image', 'voice', 'video', 'thumb'];
+
+export class WeChatApiStandIn implements StandIn {
+  readonly prefix = '/wechat';
+  /** Messages delivered, in order. */
+  readonly messages: RecordedMessage[] = [];
+  readonly media: UploadedMedia[] = [];
+  /** Token requests answered (successful or not), per API: 'token' and 'stable_token'. */
+  readonly tokenRequests = { token: 0, stable_token: 0 };
+  private readonly faults = new FaultInjector();
+  private readonly tokens: TokenBook;
+  private readonly accounts: Map<string, string>;
+  private readonly lifetime: number;
+  private readonly graceMs: number;
+  private readonly now: () => number;
+  private nextMsgId = 1_000_000_001;
+
+  constructor(options: OfficialApiOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.tokens = new TokenBook(this.now);
+    const accounts = options.accounts ?? [{ appId: DEMO_OFFICIAL_ACCOUNT.appId, appSecret: DEMO_OFFICIAL_ACCOUNT.appSecret }];
+    this.accounts = new Map(accounts.map((a) => [a.appId, a.appSecret]));
+    this.lifetime = options.tokenLifetimeSeconds ?? 7200;
+    this.graceMs = (options.graceSeconds ?? 300) * 1000;
+  }
+
+  /** Total token requests of both families. */
+  get tokenRequestCount(): number {
+    return this.tokenRequests.token + this.tokenRequests.stable_token;
+  }
+
+  inject(fault: Fault): void {
+    this.faults.inject(fault);
+  }
+
+  /** The next use of any issued token answers 42001. */
+  expireTokens(): void {
+    this.tokens.expireAll();
+  }
+
+  /** The next use of any issued token answers 40001, as after a rotation elsewhere. */
+  revokeTokens(): void {
+    this.tokens.revokeAll();
+  }
+
+  /** Forgets messages, media, counters, faults and tokens. */
+  reset(): void {
+    this.messages.length = 0;
+    this.media.length = 0;
+    this.tokenRequests.token = 0;
+    this.tokenRequests.stable_token = 0;
+    this.faults.clear();
+    this.tokens.clear();
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
+    const api = path.replace(/^\/cgi-bin\//, '');
+    if (api === 'token' && req.method === 'GET') return this.classicToken(res, api, query);
+    if (api === 'stable_token' && req.method === 'POST') return this.stableToken(req, res, api);
+    if (req.method !== 'POST') return sendJson(res, 404, { errcode: 404, errmsg: `no API at ${path}` });
+    switch (api) {
+      case 'message/custom/send':
+        return this.withToken(req, res, api, query, (appId, body) => this.customSend(res, api, appId, body));
+      case 'message/template/send':
+        return this.withToken(req, res, api, query, (appId, body) => this.templateSend(res, api, appId, body));
+      case 'media/upload':
+        return this.upload(req, res, api, query);
+      default:
+        return sendJson(res, 404, { errcode: 404, errmsg: `no API at ${path}` });
+    }
+  }
+
+  private async classicToken(res: ServerResponse, api: string, query: URLSearchParams): Promise<void> {
+    this.tokenRequests.token++;
+    if (await this.faults.apply(api, res)) return;
+    if (query.get('grant_type') !== 'client_credential') return sendJson(res, 200, { errcode: 40002, errmsg: 'invalid grant_type' });
+    const appId = query.get('appid') ?? '';
+    const problem = this.checkCredentials(appId, query.get('secret') ?? '', 40001);
+    if (problem) return sendJson(res, 200, problem);
+    // Each classic fetch makes a new token; the old one lasts only the grace period.
+    const issued = this.tokens.issue(`classic:${appId}`, this.lifetime, this.graceMs);
+    sendJson(res, 200, { access_token: issued.token, expires_in: issued.expiresIn });
+  }
+
+  private async stableToken(req: IncomingMessage, res: ServerResponse, api: string): Promise<void> {
+    this.tokenRequests.stable_token++;
+    if (await this.faults.apply(api, res)) return;
+    const body = await readJson(req);
+    if (!body || body.grant_type !== 'client_credential') return sendJson(res, 200, { errcode: 40002, errmsg: 'invalid grant_type' });
+    const appId = String(body.appid ?? '');
+    const problem = this.checkCredentials(appId, String(body.secret ?? ''), 40125);
+    if (problem) return sendJson(res, 200, problem);
+    const family = `stable:${appId}`;
+    const current = body.force_refresh === true ? null : this.tokens.valid(family);
+    const issued = current ?? this.tokens.issue(family, this.lifetime, this.graceMs);
+    sendJson(res, 200, { access_token: issued.token, expires_in: issued.expiresIn });
+  }
+
+  private checkCredentials(appId: string, secret: string, wrongSecretCode: number): JsonObject | null {
+    const expected = this.accounts.get(appId);
+    if (expected === undefined) return { errcode: 40013, errmsg: 'invalid appid' };
+    if (secret !== expected) return { errcode: wrongSecretCode, errmsg: 'invalid appsecret' };
+    return null;
+  }
+
+  /** Fault, then token check, then the JSON body. */
+  private async withToken(
+    req: IncomingMessage,
+    res: ServerResponse,
+    api: string,
+    query: URLSearchParams,
+    then: (appId: string, body: JsonObject) => void,
+  ): Promise<void> {
+    if (await this.faults.apply(api, res)) return;
+    const check = this.tokens.check(query.get('access_token'));
+    if (!check.ok) return sendJson(res, 200, { errcode: check.errcode, errmsg: check.errmsg });
+    const body = await readJson(req);
+    if (!body) return sendJson(res, 200, { errcode: 47001, errmsg: 'data format error' });
+    then(check.family.slice(check.family.indexOf(':') + 1), body);
+  }
+
+  private customSend(res: ServerResponse, api: string, appId: string, body: JsonObject): void {
+    const msgtype = String(body.msgtype ?? '');
+    if (typeof body.touser !== 'string' || !body.touser) return sendJson(res, 200, { errcode: 40003, errmsg: 'invalid openid' });
+    if (!CUSTOM_TYPES.includes(msgtype) || !isObject(body[msgtype])) return sendJson(res, 200, { errcode: 47001, errmsg: 'data format error' });
+    this.messages.push({ api, account: appId, body, at: this.now() });
+    sendJson(res, 200, { errcode: 0, errmsg: 'ok' });
+  }
+
+  private templateSend(res: ServerResponse, api: string, appId: string, body: JsonObject): void {
+    if (typeof body.touser !== 'string' || !body.touser) return sendJson(res, 200, { errcode: 40003, errmsg: 'invalid openid' });
+    if (typeof body.template_id !== 'string' || !body.template_id) return sendJson(res, 200, { errcode: 40037, errmsg: 'invalid template_id' });
+    if (!isObject(body.data)) return sendJson(res, 200, { errcode: 47001, errmsg: 'data format error' });
+    this.messages.push({ api, account: appId, body, at: this.now() });
+    sendJson(res, 200, { errcode: 0, errmsg: 'ok', msgid: this.nextMsgId++ });
+  }
+
+  private async upload(req: IncomingMessage, res: ServerResponse, api: string, query: URLSearchParams): Promise<void> {
+    if (await this.faults.apply(api, res)) return;
+    const check = this.tokens.check(query.get('access_token'));
+    if (!check.ok) {
+      req.resume();
+      return sendJson(res, 200, { errcode: check.errcode, errmsg: check.errmsg });
+    }
+    const type = query.get('type') ?? '';
+    if (!MEDIA_TYPES.includes(type)) {
+      req.resume();
+      return sendJson(res, 200, { errcode: 40004, errmsg: 'invalid media type' });
+    }
+    const file = (await readMultipartFiles(req, 25 * 1024 * 1024)).find((f) => f.name === 'media');
+    if (!file) return sendJson(res, 200, { errcode: 41005, errmsg: 'media data missing' });
+    const mediaId = newMediaId();
+    this.media.push({ mediaId, type, filename: file.filename, size: file.data.length, account: check.family.slice(check.family.indexOf(':') + 1) });
+    sendJson(res, 200, { type, media_id: mediaId, created_at: Math.floor(this.now() / 1000) });
+  }
+}

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import Database from 'better-sqlite3';
+import { Store, StoreError, acquireStore, createStore, embeddedStoreConfig } from '../../../lib/store';
+import { PG_URL, dropSchema, pgConfig, requirePostgres, uniqueSchema } from './pg-support';
+
+interface Clock {
+  t: number;
+  now: () => number;
+}
+
+function clock(): Clock {
+  const c: Clock = { t: 1_700_000_000_000, now: () => c.t };
+  return c;
+}
+
+/** The same behaviour is required of both stores. */
+function contract(name: string, open: (now: () => number) => Store, setup?: (ctx: Mocha.Context) => Promise<void>): void {
+  describe(`${name} store contract`, function () {
+    let store: Store;
+    let time: Clock;
+
+    before(async function () {
+      if (setup) await setup(this);
+    });
+    beforeEach(() => {
+      time = clock();
+      store = open(time.now);
+    });
+    afterEach(() => store.close());
+
+    it('stores, overwrites and deletes values', async () => {
+      assert.equal(await store.get('a'), undefined);
+      await store.put('a', 'one');
+      await store.put('a', 'two');
+      assert.equal(await store.get('a'), 'two');
+      assert.equal(await store.delete('a'), true);
+      assert.equal(await store.get('a'), undefined);
+      assert.equal(await store.delete('a'), false);
+    });
+
+    it('hides values once their ttl has passed', async () => {
+      await store.put('ttl', 'v', 30);
+      time.t += 29_999;
+      assert.equal(await store.get('ttl'), 'v');
+      time.t += 1;
+      assert.equal(await store.get('ttl'), undefined);
+    });
+
+    it('deletes with ifValue only when the stored value matches', async () => {
+      await store.put('k', 'theirs');
+      assert.equal(await store.delete('k', 'mine'), false);
+      assert.equal(await store.get('k'), 'theirs');
+      assert.equal(await store.delete('k', 'theirs'), true);
+    });
+
+    it('claims a key once within its ttl, again after it expired', async () => {
+      assert.equal(await store.claim('msg:1', 30), true);
+      assert.equal(await store.claim('msg:1', 30), false);
+      assert.equal(await store.claim('msg:2', 30), true);
+      time.t += 30_000;
+      assert.equal(await store.claim('msg:1', 30), true);
+      assert.equal(await store.claim('msg:1', 30), false);
+    });
+
+    it('gives a burst of concurrent claims of one key exactly one winner', async () => {
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.claim('burst', 60)));
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    it('runs lock holders of one name one at a time and releases after a failure', async () => {
+      let inside = 0;
+      let maxInside = 0;
+      const work = async () => {
+        inside++;
+        maxInside = Math.max(maxInside, inside);
+        await new Promise((r) => setTimeout(r, 5));
+        inside--;
+      };
+      await Promise.all(Array.from({ length: 5 }, () => store.withLock('L', work)));
+      assert.equal(maxInside, 1);
+      await assert.rejects(store.withLock('L', async () => Promise.reject(new Error('boom'))), /boom/);
+      assert.equal(await store.withLock('L', async () => 'free again'), 'free again');
+    });
+  });
+}
+
+describe('lib/store', () => {
+  const dirs: string[] = [];
+  const tempDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxb-store-'));
+    dirs.push(dir);
+    return dir;
+  };
+  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  contract('sqlite', (now) => createStore({ kind: 'sqlite', path: join(tempDir(), 'db.sqlite') }, { now }));
+
+  describe('sqlite specifics', () => {
+    it('creates the schema on first use, records its version and keeps data across reopen', async () => {
+      const path = join(tempDir(), 'nested', 'store.sqlite');
+      const first = createStore({ kind: 'sqlite', path });
+      await first.put('persist', 'yes');
+      await first.close();
+      const second = createStore({ kind: 'sqlite', path });
+      assert.equal(await second.get('persist'), 'yes');
+      await second.close();
+      const db = new Database(path, { readonly: true });
+      assert.deepEqual(db.prepare("SELECT value FROM wxbridge_meta WHERE name = 'schema_version'").get(), { value: '1' });
+      db.close();
+    });
+
+    it('refuses a database written by a newer schema', async () => {
+      const path = join(tempDir(), 'newer.sqlite');
+      const db = new Database(path);
+      db.exec("CREATE TABLE wxbridge_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL); INSERT INTO wxbridge_meta VALUES ('schema_version', '99')");
+      db.close();
+      const store = createStore({ kind: 'sqlite', path });
+      await assert.rejects(store.get('x'), /newer than this package/);
+      await store.close();
+    });
+
+    it('lets two handles on one file (two processes) share claims', async () => {
+      const path = join(tempDir(), 'shared.sqlite');
+      const a = createStore({ kind: 'sqlite', path });
+      const b = createStore({ kind: 'sqlite', path });
+      assert.equal(await a.claim('dedup:1', 30), true);
+      assert.equal(await b.claim('dedup:1', 30), false);
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    it('puts the embedded default in the userDir', () => {
+      assert.deepEqual(embeddedStoreConfig('/data/nr'), { kind: 'sqlite', path: '/data/nr/wechat-sap.sqlite' });
+    });
+
+    it('shares one store per target and closes it on the last release', async () => {
+      const path = join(tempDir(), 'lease.sqlite');
+      const one = acquireStore({ kind: 'sqlite', path });
+      const two = acquireStore({ kind: 'sqlite', path });
+      assert.equal(one.store, two.store);
+      await one.store.put('k', 'v');
+      await one.release();
+      await one.release();
+      assert.equal(await two.store.get('k'), 'v');
+      await two.release();
+      const three = acquireStore({ kind: 'sqlite', path });
+      assert.notEqual(three.store, one.store);
+      await three.release();
+    });
+  });
+
+  describe('postgres', () => {
+    const schema = uniqueSchema();
+    after(() => dropSchema(schema).catch(() => undefined));
+
+    contract('postgres', (now) => createStore(pgConfig(schema), { now }), (ctx) => requirePostgres(ctx));
+
+    describe('postgres specifics', () => {
+      before(function () {
+        return requirePostgres(this);
+      });
+
+      it('creates its schema and tables with a prefix, and migrates concurrently without error', async () => {
+        const stores = Array.from({ length: 4 }, () => createStore(pgConfig(schema, { tablePrefix: 'mig_' })));
+        await Promise.all(stores.map((s, i) => s.put(`k${i}`, 'v')));
+        const client = new Client({ connectionString: PG_URL });
+        await client.connect();
+        const version = await client.query(`SELECT value FROM "${schema}"."mig_meta" WHERE name = 'schema_version'`);
+        const rows = await client.query(`SELECT count(*)::int AS n FROM "${schema}"."mig_kv"`);
+        await client.end();
+        assert.equal(version.rows[0].value, '1');
+        assert.equal(rows.rows[0].n, 4);
+        await Promise.all(stores.map((s) => s.close()));
+      });
+
+      it('gives concurrent claims from two pools (two instances) exactly one winner', async () => {
+        const a = createStore(pgConfig(schema));
+        const b = createStore(pgConfig(schema));
+        const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).claim('cross', 30)));
+        assert.equal(results.filter(Boolean).length, 1);
+        await Promise.all([a.close(), b.close()]);
+      });
+
+      it('serialises lock holders across two pools', async () => {
+        const a = createStore(pgConfig(schema));
+        const b = createStore(pgConfig(schema));
+        let inside = 0;
+        let maxInside = 0;
+        const work = async () => {
+          inside++;
+          maxInside = Math.max(maxInside, inside);
+          await new Promise((r) => setTimeout(r, 10));
+          inside--;
+        };
+        await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).withLock('x', work)));
+        assert.equal(maxInside, 1);
+        await Promise.all([a.close(), b.close()]);
+      });
+    });
+  });
+
+  it('opens nothing until first use, then reports an unreachable database as a StoreError without the password', async () => {
+    const store = createStore({ kind: 'postgres', host: '127.0.0.1', port: 1, user: 'u', password: 'hunter2-secret', database: 'd' });
+    assert.ok(!store.description.includes('hunter2'));
+    const err = await store.get('k').then(
+      () => null,
+      (e: Error) => e,
+    );
+    assert.ok(err instanceof StoreError, String(err));
+    assert.ok(!err.message.includes('hunter2'));
+    await store.close();
+  });
+
+  it('rejects table prefixes that are not plain identifiers', () => {
+    assert.throws(() => createStore({ kind: 'postgres', tablePrefix: 'x"; drop' }), StoreError);
+  });
+});
