@@ -60,11 +60,17 @@ Options:
   --json                     print the full result as JSON
   -h, --help                 this text
 
+C4C stand-in (the demo's sandbox, default http://127.0.0.1:1890; --sandbox <url> for another):
+  customers                  list the individual customers
+  change <ObjectID> --set Field=Value [--set …]
+                             change a customer; C4C then notifies its consumer (the customer-changed flow)
+
 Examples:
   npm run sandbox -- send --text "opening hours"
   npm run sandbox -- send --account wecom --event enter_agent
   npm run sandbox -- send --mode plain --event subscribe --scene store_42
-  npm run sandbox -- verify --account wecom`;
+  npm run sandbox -- verify --account wecom
+  npm run sandbox -- change 00163E0000000001 --set FirstName=Anna`;
 
 const OPTIONS = {
   account: { type: 'string' },
@@ -87,6 +93,8 @@ const OPTIONS = {
   replay: { type: 'boolean' },
   'show-request': { type: 'boolean' },
   json: { type: 'boolean' },
+  sandbox: { type: 'string' },
+  set: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -112,6 +120,8 @@ export async function main(argv: string[], print: Print = console.log): Promise<
   try {
     if (command === 'send') return await send(values, print);
     if (command === 'verify') return await verify(values, print);
+    if (command === 'customers') return await listCustomers(values, print);
+    if (command === 'change') return await changeCustomer(values, positionals[1], print);
     throw new UsageError(`unknown command "${command}"`);
   } catch (err) {
     if (err instanceof UsageError || err instanceof TypeError) {
@@ -195,6 +205,44 @@ async function verify(values: Values, print: Print): Promise<number> {
   if (result.ok) print(`← ${result.status} verified: the endpoint answered ${JSON.stringify(result.body)}`);
   else print(`← ${result.status || '—'} NOT verified: ${result.reason ?? 'unknown reason'}`);
   return result.ok ? 0 : 1;
+}
+
+const DEFAULT_SANDBOX = 'http://127.0.0.1:1890';
+
+async function sandboxCall(values: Values, path: string, init?: RequestInit): Promise<unknown> {
+  const base = (values.sandbox ?? DEFAULT_SANDBOX).replace(/\/+$/, '');
+  const response = await fetch(`${base}/c4c/_sandbox${path}`, init);
+  const body: unknown = await response.json();
+  if (!response.ok) throw new UsageError(`the sandbox answered ${response.status}: ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function listCustomers(values: Values, print: Print): Promise<number> {
+  const customers = (await sandboxCall(values, '/customers')) as Record<string, unknown>[];
+  if (values.json) print(JSON.stringify(customers, null, 2));
+  else if (customers.length === 0) print('no customers yet: follow the account first (send --url …/wechat/follow --event subscribe)');
+  for (const c of values.json ? [] : customers) {
+    print(`${c.ObjectID}  ${c.CustomerID ?? ''}  ${[c.FirstName, c.LastName].filter(Boolean).join(' ')}  WechatID=${c.WechatID ?? '—'}`);
+  }
+  return 0;
+}
+
+async function changeCustomer(values: Values, objectId: string | undefined, print: Print): Promise<number> {
+  if (!objectId) throw new UsageError('change needs the customer ObjectID (see the customers command)');
+  const changes: Record<string, string> = {};
+  for (const pair of values.set ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new UsageError(`--set takes Field=Value, not "${pair}"`);
+    changes[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  if (Object.keys(changes).length === 0) throw new UsageError('change needs at least one --set Field=Value');
+  await sandboxCall(values, `/customers/${encodeURIComponent(objectId)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(changes),
+  });
+  print(`changed ${objectId}: ${JSON.stringify(changes)}; C4C now notifies its consumer`);
+  return 0;
 }
 
 function describeMessage(delivery: PreparedDelivery): string {

@@ -8,7 +8,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSandbox } from '../sandbox/index';
+import { Sandbox, startSandbox } from '../sandbox/index';
 import { DEMO_C4C, demoEnvironment } from '../sandbox/demo-accounts';
 import { demoCredentials } from '../sandbox/demo-credentials';
 import { FlowNode, packageRoot as root, prepareUserDir, spawnNodeRed } from './node-red-userdir';
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   // C4C's event notifications go to the customer-changed flow's route, as a tenant's consumer would be set up.
   sandbox.c4c.setConsumer({ url: `${editor}/c4c/notify`, user: DEMO_C4C.notifyUser, password: DEMO_C4C.notifyPassword });
   setTimeout(() => printWelcome(editor, sandbox.baseUrl), 4000).unref();
+  showDeliveredMessages(sandbox);
 
   const stop = async () => {
     child.kill('SIGINT');
@@ -69,6 +70,20 @@ async function main(): Promise<void> {
   child.on('exit', (code) => {
     void sandbox.close().then(() => process.exit(code ?? 0));
   });
+}
+
+/** Prints every message the flows deliver to the WeChat and WeCom stand-ins, as a phone would show it. */
+function showDeliveredMessages(sandbox: Sandbox): void {
+  const shown = { wechat: 0, wecom: 0 };
+  setInterval(() => {
+    for (const platform of ['wechat', 'wecom'] as const) {
+      const messages = sandbox[platform].messages;
+      for (; shown[platform] < messages.length; shown[platform]++) {
+        const { api, body } = messages[shown[platform]];
+        console.log(`[sandbox] ${platform === 'wechat' ? 'WeChat' : 'WeCom'} ${api} → ${String(body.touser ?? '')}: ${JSON.stringify(body)}`);
+      }
+    }
+  }, 300).unref();
 }
 
 function printWelcome(editor: string, sandboxUrl: string): void {
@@ -83,6 +98,12 @@ function printWelcome(editor: string, sandboxUrl: string): void {
       `   npm run sandbox -- send --account official --url ${editor}/wechat/official --text hours`,
       `   npm run sandbox -- send --account wecom --url ${editor}/wechat/wecom --text 地址`,
       `   npm run sandbox -- send --account official --url ${editor}/wechat/official --event subscribe`,
+      '',
+      ' Follow the account → a C4C customer is created:',
+      `   npm run sandbox -- send --url ${editor}/wechat/follow --event subscribe`,
+      '   npm run sandbox -- customers',
+      ' Change that customer in C4C → the follower gets a WeChat message (printed here as [sandbox]):',
+      '   npm run sandbox -- change <ObjectID> --set FirstName=Anna',
       '────────────────────────────────────────────────────────────',
       '',
     ].join('\n'),

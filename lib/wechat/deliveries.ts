@@ -113,13 +113,6 @@ export class DeliveryTracker {
     return { retry: false, delivery };
   }
 
-  /** Forgets a key at once: a delivery the flow never saw may be tried again. */
-  forget(key: string): void {
-    const known = this.byKey.get(key);
-    if (known) openDeliveries.delete(known.delivery.id);
-    this.byKey.delete(key);
-  }
-
   get size(): number {
     return this.byKey.size;
   }

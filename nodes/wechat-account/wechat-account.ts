@@ -5,6 +5,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { AccountKind, CallbackAccount } from '../../lib/wechat/callback';
+import type { WeChatSapStoreNode } from '../wechat-sap-store/wechat-sap-store';
 import { Store, StoreLease, acquireStore, embeddedStoreConfig } from '../../lib/store';
 import { TokenMode, WeChatApiClient } from '../../lib/wechat/api-client';
 
@@ -16,6 +17,8 @@ export interface WeChatAccountDef extends NodeDef {
   emptyReceiverId: boolean;
   /** Official Account token API: 'stable' (default) or 'classic'. */
   tokenMode?: TokenMode;
+  /** Optional wechat-sap-store: tokens and de-duplication shared by several Node-RED instances. */
+  store?: string;
 }
 
 export interface WeChatAccountCredentials {
@@ -38,6 +41,8 @@ export interface WeChatAccountNode extends Node<WeChatAccountCredentials> {
    * token cache and one token fetch.
    */
   api(store?: Store): WeChatApiClient;
+  /** The store selected on the account, or null when it uses the embedded default. */
+  selectedStore(): Store | null;
 }
 
 export const DEFAULT_API_BASE: Record<AccountKind, string> = {
@@ -64,7 +69,10 @@ export default function register(RED: NodeAPI): void {
     const tokenMode: TokenMode = config.tokenMode === 'classic' ? 'classic' : 'stable';
     const clients = new Map<Store, WeChatApiClient>();
     let embedded: StoreLease | null = null;
+    const storeNode = config.store ? (RED.nodes.getNode(config.store) as WeChatSapStoreNode | null) : null;
+    this.selectedStore = () => storeNode?.store ?? null;
     this.api = (store?: Store) => {
+      store ??= this.selectedStore() ?? undefined;
       if (!store) {
         embedded ??= acquireStore(embeddedStoreConfig((RED.settings as { userDir?: string }).userDir));
         store = embedded.store;

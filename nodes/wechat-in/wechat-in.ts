@@ -49,6 +49,8 @@ export interface WeChatMessage extends NodeMessage {
 type RoutedRequest = IncomingMessage & { query: Record<string, unknown> };
 
 const DEFAULT_MAX_BODY = 256 * 1024;
+/** How long a claimed delivery key is kept in a shared store: WeChat's retries end within about 15 s. */
+const DEDUP_SECONDS = 30;
 const DEFAULT_REPLY_TIMEOUT_S = 4.5;
 /** WeChat gives up after 5 s; answering later than this is pointless. */
 const MAX_REPLY_TIMEOUT_S = 4.9;
@@ -134,6 +136,15 @@ export default function register(RED: NodeAPI): void {
         return;
       }
       const begun = tracker.begin(inbound.dedupKey);
+      if (!begun.retry && !(await claimedHere(inbound.dedupKey))) {
+        // Another instance sharing the store took this delivery; it answers WeChat's
+        // first try, so this retry only has to stop WeChat from trying again.
+        begun.delivery.settle(endpoint.noReplyBody);
+        counters.retries++;
+        status.update();
+        answer(res, endpoint.noReplyBody);
+        return;
+      }
       if (begun.retry) {
         counters.retries++;
         status.update();
@@ -145,6 +156,19 @@ export default function register(RED: NodeAPI): void {
       emit(begun.delivery, inbound);
       const body = await begun.delivery.answer;
       answer(res, body);
+    }
+
+    /** With a shared store on the account, a delivery is claimed across every instance using it. */
+    async function claimedHere(dedupKey: string): Promise<boolean> {
+      const store = account!.selectedStore();
+      if (!store) return true;
+      try {
+        return await store.claim(`dedup:wechat:${account!.appId}:${account!.agentId}:${dedupKey}`, DEDUP_SECONDS);
+      } catch (err) {
+        // A store outage must not drop messages: handle the delivery here and say so.
+        node.warn(RED._('wechat-in.warn.storeFailed', { detail: (err as Error).message }));
+        return true;
+      }
     }
 
     function emit(delivery: Delivery, inbound: InboundMessage): void {

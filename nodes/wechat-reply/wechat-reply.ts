@@ -12,6 +12,10 @@ import { replyNodeAdded, replyNodeRemoved } from './reply-nodes';
 
 type ReplyInput = NodeMessage & { wechat?: Partial<WeChatContext> };
 
+function isNoReply(payload: unknown): boolean {
+  return payload === '' || payload === null || payload === undefined;
+}
+
 export default function register(RED: NodeAPI): void {
   /** One sealing endpoint per account, built on first use (it only seals, never checks). */
   const endpoints = new WeakMap<WeChatAccountNode, CallbackEndpoint>();
@@ -25,12 +29,31 @@ export default function register(RED: NodeAPI): void {
     return endpoint;
   }
 
-  /** An empty payload answers "no reply" at once; anything else becomes reply XML, sealed like the message. */
-  function replyBody(account: WeChatAccountNode, context: Partial<WeChatContext>, payload: unknown): string {
+  /** The HTTP answer: "no reply" for an empty payload, else the reply XML sealed like the message. */
+  function replyBody(account: WeChatAccountNode, context: Partial<WeChatContext>, reply: NormalizedReply | null): string {
     const endpoint = endpointFor(account);
-    if (payload === '' || payload === null || payload === undefined) return endpoint.noReplyBody;
-    const reply: NormalizedReply = normalizeReply(payload, account.kind);
+    if (!reply) return endpoint.noReplyBody;
     return endpoint.seal(replyXml(reply, context.from ?? '', context.to ?? ''), context.encrypted === true);
+  }
+
+  /**
+   * WeChat was already told "no reply", so a late reply can only reach the user as an
+   * active message: a customer-service message (Official Account) or an app message (WeCom).
+   */
+  function sendLate(node: Node, account: WeChatAccountNode, toUser: string, reply: NormalizedReply, done: (err?: Error) => void): void {
+    node.status({ fill: 'yellow', shape: 'ring', text: 'wechat-reply.status.sendingLate' });
+    account
+      .api()
+      .sendReply(reply, toUser)
+      .then(() => {
+        node.status({ fill: 'yellow', shape: 'dot', text: 'wechat-reply.status.sentLate' });
+        node.warn(RED._('wechat-reply.warn.late', { user: toUser }));
+        done();
+      })
+      .catch((err: Error) => {
+        node.status({ fill: 'red', shape: 'ring', text: 'wechat-reply.status.lateFailed' });
+        done(new Error(RED._('wechat-reply.errors.lateFailed', { user: toUser, detail: err.message })));
+      });
   }
 
   function WeChatReply(this: Node, config: NodeDef) {
@@ -50,9 +73,11 @@ export default function register(RED: NodeAPI): void {
         done(new Error(RED._('wechat-reply.errors.closed')));
         return;
       }
+      let reply: NormalizedReply | null;
       let body: string;
       try {
-        body = replyBody(account, context, msg.payload);
+        reply = isNoReply(msg.payload) ? null : normalizeReply(msg.payload, account.kind);
+        body = replyBody(account, context, reply);
       } catch (err) {
         done(err instanceof ReplyFormatError ? err : new Error(String((err as Error).message)));
         return;
@@ -63,9 +88,9 @@ export default function register(RED: NodeAPI): void {
         done();
       } else if (result === 'duplicate') {
         done(new Error(RED._('wechat-reply.errors.closed')));
+      } else if (reply) {
+        sendLate(node, account, context.from ?? '', reply, done);
       } else {
-        node.status({ fill: 'yellow', shape: 'ring', text: 'wechat-reply.status.late' });
-        node.warn(RED._('wechat-reply.warn.late', { user: context.from ?? '' }));
         done();
       }
     });

@@ -2,7 +2,8 @@
  * Runs nodes under node-red-node-test-helper and serves RED.httpNode on a real
  * loopback port, so node tests speak real HTTP to the routes our nodes own.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -50,10 +51,12 @@ export class NodeRedHarness {
   baseUrl = '';
   private server: Server | null = null;
   private started = false;
+  /** A private userDir, so the embedded store of a test run never lands in ~/.node-red. */
+  readonly userDir = mkdtempSync(join(tmpdir(), 'wxbridge-test-'));
 
   /** Loads the flow; `settings` are merged into the runtime settings before loading. */
   async load(nodes: RegisterFn[], flow: FlowNode[], credentials: object = {}, settings?: object): Promise<void> {
-    if (settings) helper.settings(settings);
+    helper.settings({ userDir: this.userDir, ...settings });
     if (!this.started) {
       await helper.startServer();
       this.started = true;
@@ -99,5 +102,6 @@ export class NodeRedHarness {
     if (this.started) await helper.stopServer();
     this.started = false;
     helper.settings({});
+    rmSync(this.userDir, { recursive: true, force: true });
   }
 }

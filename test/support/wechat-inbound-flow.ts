@@ -22,14 +22,18 @@ export interface FlowOptions {
   replyNode?: boolean;
   replyTimeout?: number;
   replayWindow?: number;
+  /** API base of the accounts, e.g. a sandbox's; needed where replies fall back to active messages. */
+  sandboxUrl?: string;
+  /** Id of a wechat-sap-store node to select on both accounts. */
+  store?: string;
 }
 
 /** Two inbound nodes (Official Account and WeCom) into a helper sink, and optionally a wechat-reply. */
 export function flow(options: FlowOptions = {}): FlowNode[] {
   const nodes: FlowNode[] = [
     { id: 'tab', type: 'tab' },
-    { id: 'acc-oa', type: 'wechat-account', kind: 'official', appId: DEMO_OFFICIAL_ACCOUNT.appId, agentId: '', apiBase: '' },
-    { id: 'acc-wecom', type: 'wechat-account', kind: 'wecom', appId: DEMO_WECOM_APP.corpId, agentId: DEMO_WECOM_APP.agentId, apiBase: '' },
+    { id: 'acc-oa', type: 'wechat-account', kind: 'official', appId: DEMO_OFFICIAL_ACCOUNT.appId, agentId: '', apiBase: apiBase(options, '/wechat'), store: options.store ?? '' },
+    { id: 'acc-wecom', type: 'wechat-account', kind: 'wecom', appId: DEMO_WECOM_APP.corpId, agentId: DEMO_WECOM_APP.agentId, apiBase: apiBase(options, '/wecom'), store: options.store ?? '' },
     inNode('in-oa', 'acc-oa', '/wx/oa', options),
     inNode('in-wecom', 'acc-wecom', '/wx/wecom', options),
     { id: 'sink', type: 'helper', z: 'tab', wires: [] },
@@ -38,6 +42,11 @@ export function flow(options: FlowOptions = {}): FlowNode[] {
   ];
   if (options.replyNode !== false) nodes.push({ id: 'reply', type: 'wechat-reply', z: 'tab', wires: [] });
   return nodes;
+}
+
+function apiBase(options: FlowOptions, prefix: string): string {
+  // Without a sandbox the accounts point at a closed local port: nothing may leave the machine.
+  return (options.sandboxUrl ?? 'http://127.0.0.1:9') + prefix;
 }
 
 export function inNode(id: string, account: string, url: string, options: FlowOptions): FlowNode {

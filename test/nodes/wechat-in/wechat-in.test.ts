@@ -3,7 +3,10 @@ import type { Node, NodeMessage } from 'node-red';
 import type { SinonSpy } from 'sinon';
 import type { WeChatMessage } from '../../../nodes/wechat-in/wechat-in';
 import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../../sandbox/demo-accounts';
+import { startSandbox } from '../../../sandbox/index';
 import { OfficialMode, WeChatClientSimulator } from '../../../sandbox/wechat-client';
+import registerStore from '../../../nodes/wechat-sap-store/wechat-sap-store';
+import { PG_URL, dropSchema, requirePostgres, uniqueSchema } from '../../lib/store/pg-support';
 import { NodeRedHarness } from '../../support/node-red-harness';
 import { CREDENTIALS, FlowOptions, NODES, flow, inNode } from '../../support/wechat-inbound-flow';
 
@@ -223,17 +226,39 @@ describe('wechat-in', () => {
   });
 
   describe('deadline', () => {
-    it('answers "success" (Official Account) and "" (WeCom) when the flow is too slow; a late reply is reported', async () => {
+    it('answers "success" (Official Account) and "" (WeCom) when the flow is too slow', async () => {
       await load({ replyTimeout: 0.3 });
       const oa = await official('safe').deliver(url('/wx/oa'), { content: 'x' });
       assert.deepEqual(oa.reply, { kind: 'no-reply', marker: 'success' });
       const wecom = await WeChatClientSimulator.demo('wecom').deliver(url('/wx/wecom'), { content: 'x' });
       assert.deepEqual(wecom.reply, { kind: 'no-reply', marker: '' });
+      assert.equal(received.length, 2);
+    });
 
-      const reply = harness.getNode('reply');
-      reply.receive({ ...received[0], payload: 'too late' } as NodeMessage);
-      await new Promise((r) => setTimeout(r, 50));
-      assert.ok(warnings('reply').some((w) => w.includes('after the passive-reply deadline')));
+    it('delivers a late reply as an active message instead', async () => {
+      const sandbox = await startSandbox();
+      try {
+        await load({ replyTimeout: 0.3, sandboxUrl: sandbox.baseUrl });
+        const client = official('safe');
+        await client.deliver(url('/wx/oa'), { content: 'slow question' });
+        await WeChatClientSimulator.demo('wecom').deliver(url('/wx/wecom'), { content: 'slow too' });
+        const reply = harness.getNode('reply');
+        reply.receive({ ...received[0], payload: 'the answer, late' } as NodeMessage);
+        reply.receive({ ...received[1], payload: { type: 'text', content: '迟到的回答' } } as NodeMessage);
+        for (let i = 0; i < 200 && sandbox.wechat.messages.length + sandbox.wecom.messages.length < 2; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        assert.deepEqual(sandbox.wechat.messages.map((m) => [m.api, m.body]), [
+          ['message/custom/send', { touser: client.user, msgtype: 'text', text: { content: 'the answer, late' } }],
+        ]);
+        const [app] = sandbox.wecom.messages;
+        assert.equal(app.body.touser, 'SandboxUser');
+        assert.deepEqual(app.body.text, { content: '迟到的回答' });
+        await new Promise((r) => setTimeout(r, 20));
+        assert.ok(warnings('reply').some((w) => w.includes('delivered as an active message')));
+      } finally {
+        await sandbox.close();
+      }
     });
 
     it('answers at once when no wechat-reply node is deployed', async () => {
@@ -261,6 +286,39 @@ describe('wechat-in', () => {
       const dup: Node = harness.getNode('in-dup');
       const errors = (dup.error as unknown as SinonSpy).getCalls().map((c) => String(c.args[0]));
       assert.ok(errors.some((e) => e.includes('already owns /wx/oa')), errors.join('\n'));
+    });
+  });
+
+  describe('with a PostgreSQL store shared by several instances', () => {
+    let schema: string;
+    before(async function () {
+      await requirePostgres(this);
+      schema = uniqueSchema();
+    });
+    after(async () => {
+      if (schema) await dropSchema(schema);
+    });
+
+    it('a delivery reaches only one instance; the other answers the retry with no reply', async () => {
+      // Two wechat-in nodes with their own trackers stand for two Node-RED instances behind one URL.
+      const nodes = flow({ store: 'shared-store' });
+      nodes.push(
+        { id: 'shared-store', type: 'wechat-sap-store', kind: 'postgres', schema, host: '', port: '', database: '', user: '', ssl: false, path: '', tablePrefix: '' },
+        inNode('in-oa-2', 'acc-oa', '/wx/oa-2', {}),
+      );
+      await harness.load([...NODES, registerStore], nodes, { ...CREDENTIALS, 'shared-store': { connectionString: PG_URL } });
+      received = [];
+      harness.getNode('sink').on('input', (msg: NodeMessage) => {
+        received.push(msg as WeChatMessage);
+        harness.getNode('reply').receive({ ...msg, payload: 'from the first instance' } as NodeMessage);
+      });
+      const client = official('safe');
+      const delivery = client.prepare(url('/wx/oa'), { content: 'once please' });
+      const first = await client.send(delivery);
+      const retry = await client.send({ ...delivery, url: delivery.url.replace('/wx/oa?', '/wx/oa-2?') });
+      assert.equal(first.reply.kind === 'reply' && first.reply.text, 'from the first instance');
+      assert.deepEqual(retry.reply, { kind: 'no-reply', marker: 'success' });
+      assert.equal(received.length, 1);
     });
   });
 });
