@@ -98,6 +98,7 @@ function printWelcome(editor: string, sandboxUrl: string): void {
       `   npm run sandbox -- send --account official --url ${editor}/wechat/official --text hours`,
       `   npm run sandbox -- send --account wecom --url ${editor}/wechat/wecom --text 地址`,
       `   npm run sandbox -- send --account official --url ${editor}/wechat/official --event subscribe`,
+      `   npm run sandbox -- send --account official --url ${editor}/wechat/official --text report   (late: sent as a message)`,
       '',
       ' Follow the account → a C4C customer is created:',
       `   npm run sandbox -- send --url ${editor}/wechat/follow --event subscribe`,

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import registerAccount from '../../nodes/wechat-account/wechat-account';
 import registerIn from '../../nodes/wechat-in/wechat-in';
 import registerReply from '../../nodes/wechat-reply/wechat-reply';
+import { Sandbox, startSandbox } from '../../sandbox/index';
 import { WeChatClientSimulator } from '../../sandbox/wechat-client';
 import { NodeRedHarness } from '../support/node-red-harness';
 import { loadShippedFlow, readShippedFlow, useDemoEnvironment } from '../support/shipped-flow';
@@ -9,13 +10,16 @@ import { loadShippedFlow, readShippedFlow, useDemoEnvironment } from '../support
 describe('scenario: WeChat Q&A bot (flows/qa-bot.json)', () => {
   const harness = new NodeRedHarness();
   let restoreEnv: () => void;
+  let sandbox: Sandbox;
 
   before(async () => {
-    restoreEnv = useDemoEnvironment('http://127.0.0.1:9');
+    sandbox = await startSandbox();
+    restoreEnv = useDemoEnvironment(sandbox.baseUrl);
     await loadShippedFlow(harness, [registerAccount, registerIn, registerReply], readShippedFlow('qa-bot.json'));
   });
   after(async () => {
     await harness.stop();
+    await sandbox.close();
     restoreEnv();
   });
 
@@ -57,5 +61,18 @@ describe('scenario: WeChat Q&A bot (flows/qa-bot.json)', () => {
   it('works in plain mode too', async () => {
     const plain = WeChatClientSimulator.demo('official', { mode: 'plain' });
     assert.match(await text(plain, '/wechat/official', 'contact'), /400-000-0000/);
+  });
+
+  it('a slow answer misses the deadline and arrives as a customer-service message', async function () {
+    this.timeout(15000);
+    const client = official();
+    const result = await client.deliver(harness.baseUrl + '/wechat/official', { content: 'monthly report please' });
+    assert.deepEqual(result.reply, { kind: 'no-reply', marker: 'success' }, 'WeChat is answered before its 5 s deadline');
+    for (let i = 0; i < 100 && sandbox.wechat.messages.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(sandbox.wechat.messages.length, 1);
+    const [message] = sandbox.wechat.messages;
+    assert.equal(message.api, 'message/custom/send');
+    assert.equal(message.body.touser, client.user);
+    assert.match(String((message.body.text as { content: string }).content), /monthly report is ready/);
   });
 });
