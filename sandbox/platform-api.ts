@@ -190,3 +190,43 @@ export function newMediaId(): string {
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * What the Official Account and WeCom stand-ins have in common: the record of delivered
+ * messages and uploaded media, injectable faults, and the book of issued tokens.
+ */
+export abstract class PlatformApiStandIn {
+  /** Messages delivered, in order. */
+  readonly messages: RecordedMessage[] = [];
+  readonly media: UploadedMedia[] = [];
+  protected readonly faults = new FaultInjector();
+  protected readonly tokens: TokenBook;
+  protected readonly now: () => number;
+
+  constructor(now: (() => number) | undefined) {
+    this.now = now ?? Date.now;
+    this.tokens = new TokenBook(this.now);
+  }
+
+  inject(fault: Fault): void {
+    this.faults.inject(fault);
+  }
+
+  /** The next use of any issued token answers 42001 (expired). */
+  expireTokens(): void {
+    this.tokens.expireAll();
+  }
+
+  /** The next use of any issued token answers 40001, as after a rotation elsewhere or an early invalidation. */
+  revokeTokens(): void {
+    this.tokens.revokeAll();
+  }
+
+  /** Forgets messages, media, faults and tokens; subclasses add their own counters. */
+  reset(): void {
+    this.messages.length = 0;
+    this.media.length = 0;
+    this.faults.clear();
+    this.tokens.clear();
+  }
+}

@@ -9,16 +9,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../lib/http/body';
 import { DEMO_OFFICIAL_ACCOUNT } from './demo-accounts';
 import {
-  Fault,
-  FaultInjector,
   JsonObject,
-  RecordedMessage,
-  TokenBook,
-  UploadedMedia,
   isObject,
   newMediaId,
   readJson,
   readMultipartFiles,
+  PlatformApiStandIn,
 } from './platform-api';
 import type { StandIn } from './server';
 
@@ -33,24 +29,17 @@ export interface OfficialApiOptions {
 const CUSTOM_TYPES = ['text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'msgmenu', 'miniprogrampage', 'mpnewsarticle'];
 const MEDIA_TYPES = ['image', 'voice', 'video', 'thumb'];
 
-export class WeChatApiStandIn implements StandIn {
+export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
   readonly prefix = '/wechat';
-  /** Messages delivered, in order. */
-  readonly messages: RecordedMessage[] = [];
-  readonly media: UploadedMedia[] = [];
   /** Token requests answered (successful or not), per API: 'token' and 'stable_token'. */
   readonly tokenRequests = { token: 0, stable_token: 0 };
-  private readonly faults = new FaultInjector();
-  private readonly tokens: TokenBook;
   private readonly accounts: Map<string, string>;
   private readonly lifetime: number;
   private readonly graceMs: number;
-  private readonly now: () => number;
   private nextMsgId = 1_000_000_001;
 
   constructor(options: OfficialApiOptions = {}) {
-    this.now = options.now ?? Date.now;
-    this.tokens = new TokenBook(this.now);
+    super(options.now);
     const accounts = options.accounts ?? [{ appId: DEMO_OFFICIAL_ACCOUNT.appId, appSecret: DEMO_OFFICIAL_ACCOUNT.appSecret }];
     this.accounts = new Map(accounts.map((a) => [a.appId, a.appSecret]));
     this.lifetime = options.tokenLifetimeSeconds ?? 7200;
@@ -62,28 +51,11 @@ export class WeChatApiStandIn implements StandIn {
     return this.tokenRequests.token + this.tokenRequests.stable_token;
   }
 
-  inject(fault: Fault): void {
-    this.faults.inject(fault);
-  }
-
-  /** The next use of any issued token answers 42001. */
-  expireTokens(): void {
-    this.tokens.expireAll();
-  }
-
-  /** The next use of any issued token answers 40001, as after a rotation elsewhere. */
-  revokeTokens(): void {
-    this.tokens.revokeAll();
-  }
-
   /** Forgets messages, media, counters, faults and tokens. */
-  reset(): void {
-    this.messages.length = 0;
-    this.media.length = 0;
+  override reset(): void {
+    super.reset();
     this.tokenRequests.token = 0;
     this.tokenRequests.stable_token = 0;
-    this.faults.clear();
-    this.tokens.clear();
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {

@@ -10,16 +10,12 @@ import { createHash } from 'node:crypto';
 import { sendJson } from '../lib/http/body';
 import { DEMO_WECOM_APP } from './demo-accounts';
 import {
-  Fault,
-  FaultInjector,
   JsonObject,
-  RecordedMessage,
-  TokenBook,
-  UploadedMedia,
   isObject,
   newMediaId,
   readJson,
   readMultipartFiles,
+  PlatformApiStandIn,
 } from './platform-api';
 import type { StandIn } from './server';
 
@@ -39,50 +35,28 @@ const MSG_TYPES = ['text', 'image', 'voice', 'video', 'file', 'textcard', 'news'
 const INTERACTIVE_CARDS = ['button_interaction', 'vote_interaction', 'multiple_interaction'];
 const MEDIA_LIMITS: Record<string, number> = { image: 10 * 1024 * 1024, voice: 2 * 1024 * 1024, video: 10 * 1024 * 1024, file: 20 * 1024 * 1024 };
 
-export class WeComApiStandIn implements StandIn {
+export class WeComApiStandIn extends PlatformApiStandIn implements StandIn {
   readonly prefix = '/wecom';
-  readonly messages: RecordedMessage[] = [];
-  readonly media: UploadedMedia[] = [];
   /** gettoken requests answered, successful or not. */
   tokenRequestCount = 0;
   /** Sends dropped by enable_duplicate_check. */
   duplicatesSuppressed = 0;
-  private readonly faults = new FaultInjector();
-  private readonly tokens: TokenBook;
   private readonly apps: WeComApp[];
   private readonly lifetime: number;
-  private readonly now: () => number;
   private readonly recentContent = new Map<string, number>();
   private nextMsgId = 1;
 
   constructor(options: WeComApiOptions = {}) {
-    this.now = options.now ?? Date.now;
-    this.tokens = new TokenBook(this.now);
+    super(options.now);
     this.apps = options.apps ?? [{ corpId: DEMO_WECOM_APP.corpId, agentId: DEMO_WECOM_APP.agentId, corpSecret: DEMO_WECOM_APP.corpSecret }];
     this.lifetime = options.tokenLifetimeSeconds ?? 7200;
   }
 
-  inject(fault: Fault): void {
-    this.faults.inject(fault);
-  }
-
-  expireTokens(): void {
-    this.tokens.expireAll();
-  }
-
-  /** WeCom may invalidate tokens early; the next use answers 40001... as after a reset. */
-  revokeTokens(): void {
-    this.tokens.revokeAll();
-  }
-
-  reset(): void {
-    this.messages.length = 0;
-    this.media.length = 0;
+  override reset(): void {
+    super.reset();
     this.tokenRequestCount = 0;
     this.duplicatesSuppressed = 0;
     this.recentContent.clear();
-    this.faults.clear();
-    this.tokens.clear();
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {

