@@ -9,12 +9,16 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
 
+// Node-RED looks for icons beside each node's .js, so the package's icons go into every node folder.
+const iconsDir = path.join(root, 'icons');
 const nodesDir = path.join(root, 'nodes');
 for (const name of fs.readdirSync(nodesDir)) {
   const from = path.join(nodesDir, name);
   const to = path.join(root, 'dist', 'nodes', name);
   if (!fs.statSync(from).isDirectory()) continue;
   fs.mkdirSync(to, { recursive: true });
+  const isNode = fs.existsSync(path.join(from, `${name}.html`));
+  if (isNode && fs.existsSync(iconsDir)) fs.cpSync(iconsDir, path.join(to, 'icons'), { recursive: true });
   for (const entry of fs.readdirSync(from)) {
     const src = path.join(from, entry);
     if (entry.endsWith('.html') || entry === 'locales' || entry === 'icons') {

@@ -56,6 +56,8 @@ export function prepareDemoUserDir(userDir: string, flows: FlowNode[], host: str
       flowFile: 'flows.json',
       credentialSecret: false,
       editorTheme: { tours: false, projects: { enabled: false } },
+      // No "enable update notifications" prompt: the demo runs offline.
+      telemetry: { enabled: false },
       logging: { console: { level: 'info', metrics: false, audit: false } },
     },
   });

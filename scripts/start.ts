@@ -17,11 +17,16 @@ const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 1880);
 const sandboxPort = Number(process.env.SANDBOX_PORT ?? 1890);
 
+const FIRST_FLOW = 'qa-bot.json';
+
 /** Every flow in flows/, merged into one flow file; a config node shared by two files is kept once. */
 function mergedFlows(): FlowNode[] {
   const seen = new Set<string>();
   const merged: FlowNode[] = [];
-  for (const file of readdirSync(join(root, 'flows')).filter((f) => f.endsWith('.json')).sort()) {
+  const files = readdirSync(join(root, 'flows')).filter((f) => f.endsWith('.json'));
+  // The Q&A bot first: it is the one to try first; the rest by name.
+  files.sort((a, b) => Number(b === FIRST_FLOW) - Number(a === FIRST_FLOW) || a.localeCompare(b));
+  for (const file of files) {
     for (const node of JSON.parse(readFileSync(join(root, 'flows', file), 'utf8')) as FlowNode[]) {
       if (seen.has(node.id)) continue;
       seen.add(node.id);
