@@ -27,12 +27,11 @@ export class Delivery {
   private resolve!: (body: string) => void;
   private state: 'open' | 'expired' | 'answered' = 'open';
   private timer: NodeJS.Timeout | null = null;
-  /** The reply that came after the deadline, if any; retries from then on receive it. */
-  lateBody: string | null = null;
 
   constructor(
     readonly key: string,
-    private readonly onClosed: (delivery: Delivery) => void,
+    /** Called once with the reply that closes the delivery, in time or late. */
+    private readonly onClosed: (delivery: Delivery, body: string) => void,
   ) {
     this.id = nextDeliveryId();
     this.answer = new Promise((resolve) => (this.resolve = resolve));
@@ -56,12 +55,8 @@ export class Delivery {
     this.state = 'answered';
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.onClosed(this);
-    if (late) {
-      // Retries that come after a late reply get it, like any answered retry.
-      this.lateBody = body;
-      return 'late';
-    }
+    this.onClosed(this, body);
+    if (late) return 'late';
     this.resolve(body);
     return 'answered';
   }
@@ -90,9 +85,19 @@ export function findDelivery(id: unknown): Delivery | undefined {
   return typeof id === 'string' ? openDeliveries.get(id) : undefined;
 }
 
+/**
+ * What a tracker remembers of a key: the delivery while it can still be answered, then
+ * only the answer, so the tens of thousands of keys kept under load cost little memory.
+ */
+interface Remembered {
+  expires: number;
+  delivery: Delivery | null;
+  answer: string | null;
+}
+
 export class DeliveryTracker {
-  /** Every delivery by de-duplication key, kept for `ttlMs` after it arrived. */
-  private readonly byKey = new Map<string, { delivery: Delivery; expires: number }>();
+  /** Every delivery by de-duplication key, in arrival order, kept for `ttlMs` after it arrived. */
+  private readonly byKey = new Map<string, Remembered>();
   private readonly sweeper: NodeJS.Timeout;
 
   /** WeChat's three tries end within about 15 s; a key is kept twice that long. */
@@ -104,11 +109,19 @@ export class DeliveryTracker {
   begin(key: string, now: number = Date.now()): Begin {
     const known = this.byKey.get(key);
     if (known && known.expires > now) {
-      const { delivery } = known;
-      return { retry: true, answer: delivery.lateBody !== null ? Promise.resolve(delivery.lateBody) : delivery.answer };
+      // A retry gets the answer given (or the reply that came late), else waits for the first try's.
+      const answer = known.answer !== null ? Promise.resolve(known.answer) : known.delivery!.answer;
+      return { retry: true, answer };
     }
-    const delivery = new Delivery(key, (d) => openDeliveries.delete(d.id));
-    this.byKey.set(key, { delivery, expires: now + this.ttlMs });
+    if (known) this.forget(key, known);
+    const remembered: Remembered = { expires: now + this.ttlMs, delivery: null, answer: null };
+    const delivery = new Delivery(key, (d, body) => {
+      openDeliveries.delete(d.id);
+      remembered.delivery = null;
+      remembered.answer = body;
+    });
+    remembered.delivery = delivery;
+    this.byKey.set(key, remembered);
     openDeliveries.set(delivery.id, delivery);
     return { retry: false, delivery };
   }
@@ -117,11 +130,16 @@ export class DeliveryTracker {
     return this.byKey.size;
   }
 
+  private forget(key: string, entry: Remembered): void {
+    if (entry.delivery) openDeliveries.delete(entry.delivery.id);
+    this.byKey.delete(key);
+  }
+
+  /** Keys are in arrival order, so expired ones are all at the front. */
   private sweep(now: number): void {
     for (const [key, entry] of this.byKey) {
-      if (entry.expires > now) continue;
-      openDeliveries.delete(entry.delivery.id);
-      this.byKey.delete(key);
+      if (entry.expires > now) break;
+      this.forget(key, entry);
     }
   }
 
@@ -129,6 +147,7 @@ export class DeliveryTracker {
   close(fallbackBody: string): void {
     clearInterval(this.sweeper);
     for (const { delivery } of this.byKey.values()) {
+      if (!delivery) continue;
       delivery.cancel(fallbackBody);
       openDeliveries.delete(delivery.id);
     }
