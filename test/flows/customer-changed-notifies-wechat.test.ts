@@ -106,13 +106,25 @@ describe('scenario: C4C customer changed notifies WeChat (flows/customer-changed
     assert.equal(sandbox.wechat.messages.length, 0);
   });
 
+  it('names the customer when the custom service has no row for it at all', async () => {
+    // A corporate account is a Customer too, but has no individual-customer Common row.
+    const account = sandbox.c4c.createCustomer({ Name: 'Acme Trading', RoleCode: 'CRM000' }, 'CorporateAccountCollection');
+    const warned = warnings(harness.getNode('notify.compose'));
+
+    sandbox.c4c.changeCustomer(String(account.ObjectID), { Phone: '+86 10 5555 0102' }, 'CorporateAccountCollection');
+    await sandbox.c4c.flush();
+    await waitFor('the warning', () => warned.length > 0);
+    assert.equal(warned[0], `customer ${account.ObjectID} has no WechatID: skipped`);
+    assert.equal(sandbox.wechat.messages.length, 0);
+  });
+
   it('logs and skips a customer who unfollowed the account', async () => {
     const { ObjectID } = customer({ WechatID: randomOpenId(), WechatStatus: 'unsubscribed' });
     const warned = warnings(harness.getNode('notify.compose'));
 
     await change(ObjectID);
     await waitFor('the warning', () => warned.length > 0);
-    assert.match(warned[0], /unfollowed the account: skipped/);
+    assert.equal(warned[0], `customer ${ObjectID} unfollowed the account: skipped`);
     assert.equal(sandbox.wechat.messages.length, 0);
   });
 

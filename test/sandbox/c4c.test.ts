@@ -35,6 +35,18 @@ describe('sandbox C4C stand-in', () => {
     assert.throws(() => compileFilter("substringof('a',A)"), /not supported/);
   });
 
+  it('answers an unsupported $filter over HTTP with a 400 in the SAP error shape', async () => {
+    sandbox.c4c.seedCustomers(2);
+    const q = (filter: string) => get(ROOT + 'IndividualCustomerCollection?$format=json&$filter=' + encodeURIComponent(filter));
+    const ok = (await (await q("LastName eq 'Customer 0' or LastName eq 'Customer 1'")).json()) as { d: { results: object[] } };
+    assert.equal(ok.d.results.length, 2);
+    const refused = await q("LastName eq 'Customer 0' or FirstName eq 'Seed1'");
+    assert.equal(refused.status, 400);
+    const body = (await refused.json()) as { error: { code: string; message: { value: string } } };
+    assert.equal(body.error.code, 'SY/530');
+    assert.match(body.error.message.value, /same property/);
+  });
+
   it('requires Basic auth and answers SAP-style errors', async () => {
     const res = await fetch(sandbox.baseUrl + ROOT + 'IndividualCustomerCollection');
     assert.equal(res.status, 401);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer, Server } from 'node:http';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { C4CClient, C4CClientOptions, C4CError, customServicePath, STANDARD_SERVICE_PATH } from '../../../lib/c4c';
 import { DEMO_C4C } from '../../../sandbox/demo-accounts';
@@ -78,8 +78,14 @@ describe('lib/c4c client against the sandbox', () => {
 
   it('normalises SAP error bodies for bad writes and does not retry them', async () => {
     sandbox.c4c.injectFault(503, 1, 'POST');
-    await client.create('IndividualCustomerCollection', { LastName: 'warm', RoleCode: 'CRM000' }).catch(() => undefined);
+    await assert.rejects(client.create('IndividualCustomerCollection', { LastName: 'warm', RoleCode: 'CRM000' }), (err: C4CError) => err.status === 503);
     assert.equal(sandbox.c4c.customers().length, 0, 'a 503 on a write is not retried');
+    // The server may have acted before the connection broke, so a reset is not retried either.
+    sandbox.c4c.injectFault('reset', 1, 'POST');
+    const before = client.http.roundTrips;
+    await assert.rejects(client.create('IndividualCustomerCollection', { LastName: 'reset', RoleCode: 'CRM000' }), (err: C4CError) => err.kind === 'network');
+    assert.equal(client.http.roundTrips - before, 1);
+    assert.equal(sandbox.c4c.customers().length, 0, 'a reset write is not retried');
     await assert.rejects(client.create('IndividualCustomerCollection', { FirstName: 'NoLast', RoleCode: 'CRM000' }), (err: C4CError) => {
       assert.equal(err.status, 400);
       assert.equal(err.code, 'CX_SADL_ENTITY_SRV_MANDATORY');
@@ -115,7 +121,10 @@ describe('lib/c4c client against the sandbox', () => {
     assert.equal(capped.results.length, 20);
     assert.ok(capped.next);
     const window = await client.query('IndividualCustomerCollection', { top: 5, skip: 20, orderby: 'LastName desc' });
-    assert.equal(window.results.length, 5);
+    const names = window.results.map((e) => String(e.LastName));
+    assert.equal(names.length, 5);
+    // The last five of 25 names sorted descending as strings.
+    assert.deepEqual(names, ['Customer 12', 'Customer 11', 'Customer 10', 'Customer 1', 'Customer 0']);
   });
 
   it('reads through a custom service and a notification endpoint', async () => {
@@ -189,6 +198,24 @@ describe('lib/c4c client against the sandbox', () => {
     }
   });
 
+  it('sends a fixed bearer token from the credentials', async () => {
+    // The stand-in accepts only tokens its token endpoint issued, so get one first.
+    const form = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:saml2-bearer', client_id: DEMO_C4C.oauthClientId, assertion: DEMO_C4C.samlAssertion });
+    const res = await fetch(`${sandbox.baseUrl}/c4c/sap/bc/sec/oauth2/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    const { access_token: token } = (await res.json()) as { access_token: string };
+    const fixed = make({ auth: { type: 'bearer', token } });
+    const perMsg = make({ auth: { type: 'bearer-msg' } });
+    try {
+      const created = await fixed.create('IndividualCustomerCollection', { LastName: 'Bearer', RoleCode: 'CRM000' });
+      assert.equal(created.status, 201);
+      assert.equal((await perMsg.query('IndividualCustomerCollection', {}, { bearerToken: token })).results.length, 1);
+      assert.equal(sandbox.c4c.stats.tokenRequests, 1, 'a fixed token is never renewed by the client');
+    } finally {
+      fixed.close();
+      perMsg.close();
+    }
+  });
+
   it('takes a bearer token per call and refuses calls without one', async () => {
     const perMsg = make({ auth: { type: 'bearer-msg' } });
     try {
@@ -222,5 +249,143 @@ describe('lib/c4c client against the sandbox', () => {
       slow.closeAllConnections();
       await new Promise<void>((r) => slow.close(() => r()));
     }
+  });
+
+  describe('against a scripted server', () => {
+    type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+    let server: Server;
+    let base: string;
+    let handler: Handler;
+    let connections = 0;
+    const seen: Array<{ method: string; url: string; headers: IncomingMessage['headers'] }> = [];
+
+    before(async () => {
+      server = createServer((req, res) => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+        req.resume();
+        req.on('end', () => handler(req, res));
+      });
+      server.on('connection', () => connections++);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    after(async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+    beforeEach(() => {
+      seen.length = 0;
+      connections = 0;
+    });
+
+    const scripted = (extra: Partial<C4CClientOptions> = {}) => {
+      const c = new C4CClient({ baseUrl: base, servicePath: STANDARD_SERVICE_PATH, auth: { type: 'basic', user: 'u', password: 'p' }, retryBaseMs: 1, ...extra });
+      c.sleep = () => Promise.resolve();
+      return c;
+    };
+    const reply = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+      res.end(body);
+    };
+
+    it('gives up with a csrf error when a fresh token is refused too: two fetches, two tries', async () => {
+      handler = (req, res) => {
+        if (req.method === 'GET') return reply(res, 200, '{"d":{"EntitySets":[]}}', { 'x-csrf-token': `T${seen.length}`, 'Set-Cookie': `sap-XSRF_A${seen.length}=v; path=/` });
+        reply(res, 403, 'CSRF token validation failed', { 'x-csrf-token': 'Required', 'Content-Type': 'text/plain' });
+      };
+      const c = scripted();
+      try {
+        await assert.rejects(c.create('IndividualCustomerCollection', { LastName: 'X' }), (err: C4CError) => {
+          assert.equal(err.kind, 'csrf');
+          assert.equal(err.status, 403);
+          return true;
+        });
+        assert.deepEqual(
+          seen.map((r) => r.method),
+          ['GET', 'POST', 'GET', 'POST'],
+        );
+        // The retry carries the fresh token and the cookie it came with.
+        assert.equal(seen[3].headers['x-csrf-token'], 'T3');
+        assert.match(String(seen[3].headers.cookie), /sap-XSRF_A3=v/);
+        assert.equal(c.hasCsrfToken, false, 'a refused token is not kept');
+      } finally {
+        c.close();
+      }
+    });
+
+    it('retries a read after 504, then reports the code and message of an XML error body', async () => {
+      let calls = 0;
+      handler = (_req, res) => {
+        calls++;
+        if (calls === 1) return reply(res, 504, '<html><body>Gateway Timeout</body></html>', { 'Content-Type': 'text/html' });
+        reply(
+          res,
+          400,
+          '<?xml version="1.0" encoding="utf-8"?><error xmlns="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"><code>SY/530</code><message xml:lang="en">Property Foo is invalid</message></error>',
+          { 'Content-Type': 'application/xml' },
+        );
+      };
+      const c = scripted();
+      try {
+        await assert.rejects(c.query('IndividualCustomerCollection', { filter: "Foo eq 'x'" }), (err: C4CError) => {
+          assert.equal(err.status, 400);
+          assert.equal(err.code, 'SY/530');
+          assert.match(err.message, /Property Foo is invalid/);
+          return true;
+        });
+        assert.equal(calls, 2, 'one retry after the 504, none after the 400');
+      } finally {
+        c.close();
+      }
+    });
+
+    it('keeps connections alive: sequential calls share one socket', async () => {
+      handler = (_req, res) => reply(res, 200, '{"d":{"results":[]}}');
+      const c = scripted();
+      try {
+        for (let i = 0; i < 5; i++) await c.query('IndividualCustomerCollection');
+        assert.equal(seen.length, 5);
+        assert.equal(connections, 1);
+      } finally {
+        c.close();
+      }
+    });
+
+    it('keeps passwords, tokens and assertions out of every error', async () => {
+      const secrets = ['pw-Secret-1', 'tok-Secret-2', 'assert-Secret-3', 'client-Secret-4', 'url-Secret-5'];
+      handler = (req, res) => {
+        if (req.url?.includes('oauth2/token')) return reply(res, 401, '{"error":"invalid_client","error_description":"client authentication failed"}');
+        // Some servers echo the request; ours must not pass that on beyond the message text.
+        reply(res, req.url?.includes('Echo') ? 500 : 401, JSON.stringify({ error: { code: 'X', message: 'denied' } }));
+      };
+      const clients = [
+        scripted({ auth: { type: 'basic', user: 'u', password: secrets[0] } }),
+        scripted({ auth: { type: 'bearer', token: secrets[1] } }),
+        scripted({ auth: { type: 'saml-bearer', tokenUrl: `${base}/sap/bc/sec/oauth2/token`, clientId: 'c', clientSecret: secrets[3], scope: 'UIWC:CC_HOME', assertion: secrets[2] } }),
+        // Credentials in a token URL are sent by Node, but must not show in the error.
+        scripted({ auth: { type: 'saml-bearer', tokenUrl: `http://user:${secrets[4]}@127.0.0.1:1/token`, clientId: 'c', scope: 'UIWC:CC_HOME', assertion: secrets[2] }, retries: 0 }),
+        scripted({ auth: { type: 'bearer-msg' }, timeoutMs: 50, retries: 0 }),
+      ];
+      const errors: unknown[] = [];
+      try {
+        for (const c of clients) {
+          for (const call of [() => c.query('IndividualCustomerCollection', {}, { bearerToken: secrets[1] }), () => c.create('EchoCollection', { LastName: 'x' }, { bearerToken: secrets[1] })]) {
+            await call().then(
+              () => assert.fail('the call should fail'),
+              (err: unknown) => errors.push(err),
+            );
+          }
+        }
+      } finally {
+        for (const c of clients) c.close();
+      }
+      assert.equal(errors.length, 10);
+      for (const err of errors) {
+        assert.ok(err instanceof C4CError, `a C4CError, not ${String(err)}`);
+        const text = [err.message, err.stack, JSON.stringify(err), JSON.stringify(err.toJSON())].join('\n');
+        for (const secret of secrets) assert.ok(!text.includes(secret), `"${secret}" leaked: ${text}`);
+        assert.doesNotMatch(text, /Authorization|Basic [A-Za-z0-9+/=]{4,}|Bearer \S|\/\/[^/\s]*:[^/\s]*@/);
+      }
+    });
   });
 });

@@ -71,15 +71,33 @@ describe('c4c-notification-in node', () => {
     assert.equal(n.warn.args.filter((a) => String(a[0]).startsWith('Refused a notification with ')).length, 5);
     assert.doesNotMatch(warnings, /guess|pw-123/);
     assert.equal(received.length, 0);
+    const status = harness.getNode('n1') as unknown as { status: { lastCall: { args: Array<{ fill: string; text: string }> } } };
+    assert.deepEqual(status.status.lastCall.args[0], { fill: 'red', shape: 'ring', text: '413' });
   });
 
   it('accepts unauthenticated notifications only when "none" is chosen, and removes its route on close', async () => {
     await load({ auth: 'none' }, {});
+    const n = harness.getNode('n1') as unknown as { warn: { args: unknown[][] } };
+    assert.deepEqual(n.warn.args[0], ['Authentication is off: notifications are accepted from anyone']);
     assert.equal((await post('{"businessObjectId":"open"}', {})).status, 202);
     await until(() => received.length === 1);
     assert.equal(received.length, 1);
     await harness.unload();
     assert.equal((await post('{"businessObjectId":"gone"}', {})).status, 404);
+  });
+
+  it('sends a failed entity read to Catch nodes instead of emitting, after answering C4C', async () => {
+    await load({ readEntity: true, system: 'sys' });
+    const caught: Msg[] = [];
+    // The harness's error spy re-emits each call; args[1] is the message a Catch node gets.
+    const n = harness.getNode('n1') as unknown as NodeJS.EventEmitter;
+    n.on('call:error', (call: { args: unknown[] }) => caught.push(call.args[1] as Msg));
+    const endpoint = `${sandbox.baseUrl}/c4c/sap/c4c/odata/v1/c4codataapi/IndividualCustomerCollection('MISSING')`;
+    assert.equal((await post(JSON.stringify({ businessObjectId: 'MISSING', event: 'Update', odataServiceEndpoint: endpoint }))).status, 202);
+    await until(() => caught.length === 1);
+    assert.equal((caught[0].c4cError as { status: number }).status, 404);
+    assert.equal((caught[0].payload as { rootId: string }).rootId, 'MISSING');
+    assert.equal(received.length, 0);
   });
 
   it('reads the changed entity through the C4C system', async () => {

@@ -143,6 +143,16 @@ describe('c4c-system + c4c-odata nodes', () => {
     assert.doesNotMatch(JSON.stringify(wrong.caught?.error), /not-a-real-token/);
   });
 
+  it('uses a fixed bearer token from the system credentials', async () => {
+    const form = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:saml2-bearer', client_id: DEMO_C4C.oauthClientId, assertion: DEMO_C4C.samlAssertion });
+    const issued = await fetch(`${sandbox.baseUrl}/c4c/sap/bc/sec/oauth2/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    const { access_token: token } = (await issued.json()) as { access_token: string };
+    await load({ operation: 'create', entitySet: 'IndividualCustomerCollection', body: 'payload', bodyType: 'msg' }, system({ authType: 'bearer' }), { sys: { token } });
+    const res = await roundTrip({ payload: { LastName: 'Token', RoleCode: 'CRM000' } });
+    assert.equal((res.out?.c4c as { status: number }).status, 201);
+    assert.deepEqual(sandbox.c4c.customers().map((c) => c.LastName), ['Token']);
+  });
+
   it('uses a custom service and the SAML bearer grant', async () => {
     const c = sandbox.c4c.createCustomer({ LastName: 'W', RoleCode: 'CRM000', WechatID: 'oWECHAT' });
     await load(
