@@ -2,8 +2,8 @@
  * Stand-in for the Official Account API (api.weixin.qq.com), mounted at /wechat:
  * classic token (a refetch replaces the previous token after a grace period),
  * stable_token (the same token while valid; force_refresh rotates it), customer-service
- * and template messages, temporary media upload. Every delivered message is recorded;
- * faults can be injected per API.
+ * and template messages, temporary media upload with size limits. Every delivered
+ * message is recorded; faults can be injected per API.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../lib/http/body';
@@ -27,7 +27,8 @@ export interface OfficialApiOptions {
 }
 
 const CUSTOM_TYPES = ['text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'msgmenu', 'miniprogrampage', 'mpnewsarticle'];
-const MEDIA_TYPES = ['image', 'voice', 'video', 'thumb'];
+/** Temporary media limits in bytes, as our client checks them. */
+const MEDIA_LIMITS: Record<string, number> = { image: 10 * 1024 * 1024, voice: 2 * 1024 * 1024, video: 10 * 1024 * 1024, thumb: 64 * 1024 };
 
 export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
   readonly prefix = '/wechat';
@@ -148,12 +149,14 @@ export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
       return sendJson(res, 200, { errcode: check.errcode, errmsg: check.errmsg });
     }
     const type = query.get('type') ?? '';
-    if (!MEDIA_TYPES.includes(type)) {
+    const limit = MEDIA_LIMITS[type];
+    if (limit === undefined) {
       req.resume();
       return sendJson(res, 200, { errcode: 40004, errmsg: 'invalid media type' });
     }
     const file = (await readMultipartFiles(req, 25 * 1024 * 1024)).find((f) => f.name === 'media');
     if (!file) return sendJson(res, 200, { errcode: 41005, errmsg: 'media data missing' });
+    if (file.data.length > limit) return sendJson(res, 200, { errcode: 40006, errmsg: 'invalid media size' });
     const mediaId = newMediaId();
     this.media.push({ mediaId, type, filename: file.filename, size: file.data.length, account: check.family.slice(check.family.indexOf(':') + 1) });
     sendJson(res, 200, { type, media_id: mediaId, created_at: Math.floor(this.now() / 1000) });

@@ -174,7 +174,7 @@ export class WeChatApiClient {
       result = await this.request(api, build(token), [token]);
       code = errcodeOf(result);
     }
-    if (code !== 0) throw new WeChatApiError(api, code, String(result.errmsg ?? ''));
+    if (code !== 0) throw new WeChatApiError(api, code, redact(String(result.errmsg ?? ''), [token]));
     return result;
   }
 
@@ -191,7 +191,7 @@ export class WeChatApiClient {
       data = await this.request(api, config, [secret]);
     }
     const code = errcodeOf(data);
-    if (code !== 0) throw new WeChatApiError(api, code, String(data.errmsg ?? ''));
+    if (code !== 0) throw new WeChatApiError(api, code, redact(String(data.errmsg ?? ''), [secret]));
     if (typeof data.access_token !== 'string' || !data.access_token || typeof data.expires_in !== 'number' || data.expires_in <= 0) {
       throw new WeChatHttpError(api, 'the answer carried no access_token / expires_in');
     }
@@ -277,10 +277,18 @@ function describeTransportError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function redact(text: string, secrets: string[]): string {
+/**
+ * Blanks out `secrets` (also URL-encoded) and any credential-looking query parameter:
+ * transport errors of HTTP libraries and proxies may quote the request URL, which
+ * carries the access token (sends) or the secret (classic token, gettoken).
+ */
+export function redact(text: string, secrets: string[]): string {
   let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('***');
-  return out;
+  for (const secret of secrets) {
+    if (!secret) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('***');
+  }
+  return out.replace(/\b(access_token|secret|corpsecret)=[^&\s"']*/gi, '$1=***');
 }
 
 function defaultHttp(timeoutMs: number): AxiosInstance {

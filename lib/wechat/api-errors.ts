@@ -56,6 +56,8 @@ export function errorHint(errcode: number): ErrorHint | undefined {
 /** The platform answered with an errcode other than 0. */
 export class WeChatApiError extends Error {
   readonly hint: string;
+  /** The errcode again, under the name Node-RED copies to msg.error.code for Catch nodes. */
+  readonly code: number;
   constructor(
     /** Which API: e.g. 'message/custom/send', 'stable_token'. */
     readonly api: string,
@@ -67,6 +69,7 @@ export class WeChatApiError extends Error {
     super(`${api} failed: errcode ${errcode} (${errmsg || 'no errmsg'}). ${hintText}`);
     this.name = 'WeChatApiError';
     this.hint = hintText;
+    this.code = errcode;
   }
 }
 

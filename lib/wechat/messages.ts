@@ -237,9 +237,36 @@ function checkAppContent(msgtype: (typeof WECOM_APP_TYPES)[number], content: Jso
       }
       break;
     case 'template_card':
-      oneOf(content.card_type, WECOM_CARD_TYPES, 'template_card.card_type', '');
+      checkTemplateCard(content);
       break;
   }
+}
+
+/**
+ * The fields each card type cannot do without (path/90236): notices need the card's
+ * click action; interactive cards need the task_id their callbacks and updates refer
+ * to, and their buttons, options or selectors.
+ */
+function checkTemplateCard(card: JsonObject): void {
+  const path = 'template_card';
+  const type = oneOf(card.card_type, WECOM_CARD_TYPES, `${path}.card_type`, '');
+  if (card.main_title !== undefined) requireObject(card, 'main_title', path);
+  if (type === 'text_notice' || type === 'news_notice') {
+    requireObject(card, 'card_action', path);
+    return;
+  }
+  maxBytes(requireString(card, 'task_id', path), 128, `${path}.task_id`);
+  if (type === 'button_interaction') checkList(card.button_list, `${path}.button_list`, 6);
+  if (type === 'vote_interaction') requireObject(card, 'checkbox', path);
+  if (type === 'multiple_interaction') checkList(card.select_list, `${path}.select_list`, 3);
+  if (type !== 'button_interaction') requireObject(card, 'submit_button', path);
+}
+
+function checkList(value: unknown, path: string, max: number): void {
+  if (!Array.isArray(value) || value.length < 1 || value.length > max) throw new MessageFormatError(`${path} must hold 1 to ${max} entries`);
+  value.forEach((entry, i) => {
+    if (!isObject(entry)) throw new MessageFormatError(`${path}[${i}] must be an object`);
+  });
 }
 
 function checkArticles(content: JsonObject, path: string, check: (a: JsonObject, p: string) => void): void {
@@ -327,8 +354,42 @@ export function checkMedia(kind: AccountKind, type: string, data: Buffer): void 
   if (data.length > limit) throw new MessageFormatError(`the ${type} is ${data.length} bytes; the ${type} limit is ${limit} bytes`);
 }
 
+/** What a Buffer payload can be sent as; an OA 'thumb' is only ever part of another message. */
+export const SENDABLE_MEDIA_TYPES: Readonly<Record<AccountKind, readonly string[]>> = {
+  official: ['image', 'voice', 'video'],
+  wecom: ['image', 'voice', 'video', 'file'],
+};
+
+export interface MediaExtras {
+  title?: string;
+  description?: string;
+  thumbMediaId?: string;
+}
+
+/**
+ * Checks a media message completely before its upload: the type can be sent, the size
+ * is within the limit, and the message around it (recipients, agentid, options) is
+ * valid. Upload quota is never spent on a message that could not be sent. Returns the
+ * message for the media_id the upload yields.
+ */
+export function prepareMediaMessage(
+  kind: AccountKind,
+  type: string,
+  data: Buffer,
+  defaults: MessageDefaults,
+  extras: MediaExtras = {},
+): (mediaId: string) => OutboundMessage {
+  const sendable = SENDABLE_MEDIA_TYPES[kind];
+  if (!sendable.includes(type)) {
+    throw new MessageFormatError(`a Buffer payload is sent as ${sendable.join(', ')} ${kind === 'official' ? 'by an Official Account' : 'by WeCom'}, not as "${type}"`);
+  }
+  checkMedia(kind, type, data);
+  prepareMessage(kind, mediaBody(type, 'media-id-after-upload', extras), defaults);
+  return (mediaId) => prepareMessage(kind, mediaBody(type, mediaId, extras), defaults);
+}
+
 /** The message content that sends an uploaded media item. */
-export function mediaBody(type: string, mediaId: string, extra: { title?: string; description?: string; thumbMediaId?: string } = {}): JsonObject {
+export function mediaBody(type: string, mediaId: string, extra: MediaExtras = {}): JsonObject {
   if (type === 'video') {
     return {
       msgtype: 'video',

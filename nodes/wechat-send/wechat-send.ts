@@ -8,7 +8,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { SendResult, partialDelivery } from '../../lib/wechat/api-client';
 import { MessageFormatError, WeChatApiError } from '../../lib/wechat/api-errors';
-import { JsonObject, MessageDefaults, activeContent, mediaBody, prepareMessage, textBody } from '../../lib/wechat/messages';
+import { JsonObject, MessageDefaults, OutboundMessage, activeContent, prepareMediaMessage, prepareMessage, textBody } from '../../lib/wechat/messages';
 import { normalizeReply } from '../../lib/wechat/replies';
 import type { WeChatAccountNode } from '../wechat-account/wechat-account';
 import type { WeChatSapStoreNode } from '../wechat-sap-store/wechat-sap-store';
@@ -29,13 +29,13 @@ export interface WeChatSendDef extends NodeDef {
 
 interface SendMessage extends NodeMessage {
   /** Overrides the node's media type for a Buffer payload. */
-  mediaType?: string;
-  filename?: string;
-  contentType?: string;
+  mediaType?: unknown;
+  filename?: unknown;
+  contentType?: unknown;
   /** OA video: the thumbnail's media_id. */
-  thumbMediaId?: string;
-  title?: string;
-  description?: string;
+  thumbMediaId?: unknown;
+  title?: unknown;
+  description?: unknown;
 }
 
 const DEFAULT_FILENAMES: Record<string, string> = {
@@ -88,24 +88,24 @@ export default function register(RED: NodeAPI): void {
         duplicateCheckInterval: Number(config.duplicateCheckInterval) || undefined,
       };
 
-      let body: unknown;
+      let message: OutboundMessage;
       const payload = msg.payload;
       if (Buffer.isBuffer(payload)) {
-        const type = msg.mediaType || config.mediaType || 'image';
-        const filename = msg.filename || DEFAULT_FILENAMES[type] || 'media.bin';
-        const contentType = msg.contentType || CONTENT_TYPES[filename.split('.').pop()?.toLowerCase() ?? ''] || 'application/octet-stream';
+        const type = stringOr(msg.mediaType, config.mediaType || 'image');
+        const filename = stringOr(msg.filename, DEFAULT_FILENAMES[type] || 'media.bin');
+        const contentType = stringOr(msg.contentType, CONTENT_TYPES[filename.split('.').pop()?.toLowerCase() ?? ''] || 'application/octet-stream');
+        // Type, size and recipients are checked before the upload spends any quota.
+        const messageFor = prepareMediaMessage(account.kind, type, payload, defaults, {
+          thumbMediaId: optionalString(msg.thumbMediaId),
+          title: optionalString(msg.title),
+          description: optionalString(msg.description),
+        });
         node.status({ fill: 'blue', shape: 'ring', text: 'wechat-send.status.uploading' });
         const uploaded = await client.upload(type, payload, filename, contentType);
-        body = mediaBody(type, uploaded.media_id, { thumbMediaId: msg.thumbMediaId, title: msg.title, description: msg.description });
-      } else if (typeof payload === 'string' || typeof payload === 'number') {
-        body = textBody(String(payload));
-      } else if (isReplyShaped(payload)) {
-        // The same payload a flow gives wechat-reply also works here.
-        body = activeContent(normalizeReply(payload, account.kind));
+        message = messageFor(uploaded.media_id);
       } else {
-        body = payload;
+        message = prepareMessage(account.kind, bodyOf(payload, account.kind), defaults);
       }
-      const message = prepareMessage(account.kind, body, defaults);
       const result: SendResult = await client.send(message);
       const partial = partialDelivery(result);
       msg.payload = partial ? { ...result, partial } : result;
@@ -133,6 +133,15 @@ export default function register(RED: NodeAPI): void {
     node.on('close', () => node.status({}));
   }
 
+  /** The message body a non-Buffer payload stands for. */
+  function bodyOf(payload: unknown, kind: WeChatAccountNode['kind']): unknown {
+    if (typeof payload === 'string' || typeof payload === 'number') return textBody(String(payload));
+    // The same payload a flow gives wechat-reply also works here.
+    if (isReplyShaped(payload)) return activeContent(normalizeReply(payload, kind));
+    if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) return payload;
+    throw new MessageFormatError(RED._('wechat-send.error.payload', { type: describeType(payload) }));
+  }
+
   function statusText(err: Error): string {
     if (err instanceof WeChatApiError) return `errcode ${err.errcode}`;
     if (err instanceof MessageFormatError) return 'wechat-send.status.invalid';
@@ -140,6 +149,20 @@ export default function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType<Node, WeChatSendDef, object, object>('wechat-send', WeChatSend);
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function stringOr(value: unknown, fallback: string): string {
+  return optionalString(value) ?? fallback;
 }
 
 /** A recipient from a property: an id, a '|'-joined list or an array of ids. */

@@ -68,6 +68,41 @@ describe('sandbox: Official Account and WeCom API stand-ins', () => {
     assert.equal(sandbox.wechat.messages.length, 1);
   });
 
+  it('answers normally after an injected delay, and records the message', async () => {
+    const { access_token: token } = await stable();
+    sandbox.wechat.inject({ api: 'message/custom/send', delayMs: 20 });
+    assert.equal((await sendWith(token)).errcode, 0);
+    assert.equal(sandbox.wechat.messages.length, 1);
+    assert.deepEqual(sandbox.wechat.messages[0].body, { touser: 'u', msgtype: 'text', text: { content: 'x' } });
+  });
+
+  it('injects expired-token answers and HTTP failures into the token APIs too', async () => {
+    sandbox.wechat.inject({ api: 'stable_token', status: 502 });
+    assert.equal((await fetch(`${sandbox.baseUrl}/wechat/cgi-bin/stable_token`, { method: 'POST', body: '{}' })).status, 502);
+    const { access_token: token } = await stable();
+    sandbox.wechat.inject({ api: 'message/custom/send', errcode: 42001 });
+    assert.equal((await sendWith(token)).errcode, 42001);
+    assert.equal((await sendWith(token)).errcode, 0);
+  });
+
+  it('uploads Official Account media within the size limits only', async () => {
+    const { access_token: token } = await stable();
+    const upload = async (type: string, size: number) => {
+      const form = new FormData();
+      form.append('media', new Blob([Buffer.alloc(size, 1)]), `m.${type}`);
+      return (await fetch(`${sandbox.baseUrl}/wechat/cgi-bin/media/upload?access_token=${String(token)}&type=${type}`, { method: 'POST', body: form })).json() as Promise<
+        Record<string, unknown>
+      >;
+    };
+    assert.match(String((await upload('thumb', 64 * 1024)).media_id), /^sbx_media_/);
+    assert.equal((await upload('thumb', 64 * 1024 + 1)).errcode, 40006);
+    assert.equal((await upload('file', 100)).errcode, 40004);
+    assert.deepEqual(
+      sandbox.wechat.media.map((m) => [m.type, m.size]),
+      [['thumb', 64 * 1024]],
+    );
+  });
+
   it('WeCom: one token per app secret, 60020 injection, recipients partly or wholly invalid', async () => {
     const tokenUrl = `/wecom/cgi-bin/gettoken?corpid=${DEMO_WECOM_APP.corpId}&corpsecret=${DEMO_WECOM_APP.corpSecret}`;
     const a = await get(tokenUrl);
@@ -83,6 +118,10 @@ describe('sandbox: Official Account and WeCom API stand-ins', () => {
     assert.equal(partial.invalidparty, 'invalid9');
     assert.equal((await send({ touser: 'invalidY' })).errcode, 81013);
     assert.equal((await send({ touser: 'u', agentid: 1 })).errcode, 40056);
+    sandbox.wecom.inject({ api: 'message/send', errcode: 42001 });
+    assert.equal((await send({ touser: 'u' })).errcode, 42001);
+    sandbox.wecom.inject({ api: 'message/send', status: 503 });
+    assert.equal((await fetch(`${sandbox.baseUrl}/wecom/cgi-bin/message/send?access_token=${String(a.access_token)}`, { method: 'POST', body: '{}' })).status, 503);
     assert.equal(sandbox.wecom.messages.length, 1);
   });
 });

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, createStore } from '../../../lib/store';
-import { WeChatApiClient, partialDelivery, ApiAccount } from '../../../lib/wechat/api-client';
+import axios from 'axios';
+import { WeChatApiClient, partialDelivery, redact, ApiAccount } from '../../../lib/wechat/api-client';
 import { MessageFormatError, NO_RETRY_ERRCODES, WeChatApiError, WeChatHttpError } from '../../../lib/wechat/api-errors';
 import { prepareMessage, textBody } from '../../../lib/wechat/messages';
 import { Sandbox, startSandbox } from '../../../sandbox';
@@ -177,6 +178,50 @@ describe('lib/wechat/api-client against the sandbox', () => {
       }
       assert.match((slow as Error).message, /no answer in time/);
       assert.match((badSecret as Error).message, /40125.*AppSecret/);
+    });
+
+    it('keeps tokens and secrets out of transport errors that quote the request URL', async () => {
+      // Some HTTP stacks and proxies put the full URL, query string included, into their errors.
+      const quotingUrl = axios.create({
+        adapter: async (config) => {
+          throw new Error(`connect failed for ${axios.getUri(config)} body=${String(config.data ?? '')}`);
+        },
+      });
+      const seen: string[] = [];
+      // A store of its own: token managers are shared per store, with the first client's HTTP stack.
+      const quotingStore = createStore({ kind: 'sqlite', path: join(dir, 'quoting.sqlite') });
+      for (const account of [official({ tokenMode: 'classic' }), official(), wecom()]) {
+        const err = await new WeChatApiClient(account, { store: quotingStore, http: quotingUrl }).send(text('u')).then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof WeChatHttpError);
+        seen.push(err.message);
+      }
+      await quotingStore.close();
+      for (const message of seen) {
+        assert.ok(!message.includes(DEMO_OFFICIAL_ACCOUNT.appSecret), message);
+        assert.ok(!message.includes(DEMO_WECOM_APP.corpSecret), message);
+        assert.match(message, /connect failed/);
+      }
+      assert.match(seen[0], /secret=\*\*\*/);
+
+      // A send whose URL carries a real token, quoted by the transport error.
+      const c = client(official());
+      const token = await c.tokens.getToken();
+      const sendFails = axios.create({
+        adapter: async (config) => {
+          throw new Error(`socket hang up ${axios.getUri(config)}`);
+        },
+      });
+      const failing = new WeChatApiClient(official(), { store, http: sendFails });
+      assert.equal(await failing.tokens.getToken(), token, 'the shared manager hands out the cached token');
+      const err = await failing.send(text('u')).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof WeChatHttpError);
+      assert.ok(!err.message.includes(token), err.message);
+      assert.match(err.message, /access_token=\*\*\*/);
+    });
+
+    it('redacts credentials from any text, URL-encoded forms included', () => {
+      assert.equal(redact('GET /t?appid=a&secret=s%2Bx&x=1 with s+x', ['s+x']), 'GET /t?appid=a&secret=***&x=1 with ***');
+      assert.equal(redact('POST /send?access_token=ABC', []), 'POST /send?access_token=***');
     });
 
     it('sends template messages and returns the msgid', async () => {

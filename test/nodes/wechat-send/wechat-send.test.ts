@@ -9,6 +9,8 @@ import registerStore from '../../../nodes/wechat-sap-store/wechat-sap-store';
 import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../../sandbox/demo-accounts';
 import { Sandbox, startSandbox } from '../../../sandbox/index';
 import { FlowNode, NodeRedHarness } from '../../support/node-red-harness';
+import { PG_URL, dropSchema, requirePostgres, uniqueSchema } from '../../lib/store/pg-support';
+import { Client } from 'pg';
 
 type Msg = NodeMessage & Record<string, unknown>;
 type StatusSpy = { args: unknown[][] };
@@ -159,6 +161,96 @@ describe('wechat-send node', () => {
       assert.deepEqual(sandbox.wechat.messages[0].body, { touser: 'openid-m', msgtype: 'image', image: { media_id: sandbox.wechat.media[0].mediaId } });
     });
 
+    it('uploads a Buffer of each media type and sends it by media_id', async () => {
+      await load(officialAccount());
+      const cases: [string, Record<string, unknown>][] = [
+        ['image', {}],
+        ['voice', {}],
+        ['video', { title: 'Demo', description: 'How it works', thumbMediaId: 'THUMB' }],
+      ];
+      for (const [mediaType, extra] of cases) {
+        const { out, caught } = await roundTrip({ payload: Buffer.alloc(4096, 3), mediaType, to: 'openid-m', ...extra });
+        assert.ok(out, `${mediaType}: ${String(caught?.error.message)}`);
+      }
+      assert.deepEqual(
+        sandbox.wechat.media.map((m) => [m.type, m.size, m.filename]),
+        [
+          ['image', 4096, 'image.jpg'],
+          ['voice', 4096, 'voice.amr'],
+          ['video', 4096, 'video.mp4'],
+        ],
+      );
+      const [image, voice, video] = sandbox.wechat.media.map((m) => m.mediaId);
+      assert.deepEqual(
+        sandbox.wechat.messages.map((m) => m.body),
+        [
+          { touser: 'openid-m', msgtype: 'image', image: { media_id: image } },
+          { touser: 'openid-m', msgtype: 'voice', voice: { media_id: voice } },
+          { touser: 'openid-m', msgtype: 'video', video: { media_id: video, thumb_media_id: 'THUMB', title: 'Demo', description: 'How it works' } },
+        ],
+      );
+    });
+
+    it('checks the media type and the recipient before uploading a Buffer', async () => {
+      await load(officialAccount());
+      const thumb = await roundTrip({ payload: Buffer.alloc(1024, 1), mediaType: 'thumb', to: 'openid-m' });
+      assert.match(String(thumb.caught?.error.message), /not as "thumb"/);
+      const file = await roundTrip({ payload: Buffer.alloc(1024, 1), mediaType: 'file', to: 'openid-m' });
+      assert.match(String(file.caught?.error.message), /not as "file"/);
+      const nobody = await roundTrip({ payload: Buffer.alloc(1024, 1) });
+      assert.match(String(nobody.caught?.error.message), /touser/);
+      assert.equal(sandbox.wechat.media.length, 0);
+      assert.equal(sandbox.wechat.tokenRequestCount, 0);
+      assert.equal(lastStatus()?.text, 'wechat-send.status.invalid');
+    });
+
+    it('refuses a payload that is not a string, an object or a Buffer, and keeps working', async () => {
+      await load(officialAccount());
+      const cases: [unknown, string][] = [
+        [undefined, 'undefined'],
+        [null, 'null'],
+        [true, 'boolean'],
+        [['a', 'b'], 'array'],
+      ];
+      for (const [payload, type] of cases) {
+        const { caught } = await roundTrip({ payload, to: 'openid-x' });
+        assert.equal(caught?.error.message, `msg.payload must be a string, an object or a Buffer, not ${type}`);
+        assert.equal(lastStatus()?.text, 'wechat-send.status.invalid');
+      }
+      assert.equal(sandbox.wechat.tokenRequestCount, 0);
+      const { out } = await roundTrip({ payload: 'still here', to: 'openid-x' });
+      assert.equal((out?.payload as { errcode: number }).errcode, 0);
+      assert.equal(sandbox.wechat.messages.length, 1);
+    });
+
+    it('reports an HTTP 5xx through done(err) without resending', async () => {
+      await load(officialAccount());
+      sandbox.wechat.inject({ api: 'message/custom/send', status: 502 });
+      const { caught } = await roundTrip({ payload: 'hi', to: 'u' });
+      assert.match(String(caught?.error.message), /message\/custom\/send failed: HTTP 502/);
+      assert.equal(lastStatus()?.text, 'wechat-send.status.failed');
+      assert.equal(sandbox.wechat.messages.length, 0);
+    });
+
+    it('does not retry a rate limit (45011) and says what to do', async () => {
+      await load(officialAccount());
+      sandbox.wechat.inject({ api: 'message/custom/send', errcode: 45011, errmsg: 'api minute-quota reach limit' });
+      const { caught } = await roundTrip({ payload: 'hi', to: 'u' });
+      assert.match(String(caught?.error.message), /errcode 45011 .*not retried; wait for the next minute/);
+      // The fault answered one call only: a retry would have been delivered.
+      assert.equal(sandbox.wechat.messages.length, 0);
+    });
+
+    it('refetches an expired token once and still delivers', async () => {
+      await load(officialAccount());
+      await roundTrip({ payload: 'one', to: 'u' });
+      sandbox.wechat.expireTokens();
+      const { out } = await roundTrip({ payload: 'two', to: 'u' });
+      assert.equal((out?.payload as { errcode: number }).errcode, 0);
+      assert.equal(sandbox.wechat.tokenRequestCount, 2);
+      assert.equal(sandbox.wechat.messages.length, 2);
+    });
+
     it('refuses an oversized Buffer before uploading anything', async () => {
       await load(officialAccount());
       const { caught } = await roundTrip({ payload: Buffer.alloc(2 * 1024 * 1024 + 1), mediaType: 'voice', to: 'openid-m' });
@@ -183,6 +275,9 @@ describe('wechat-send node', () => {
       assert.match(message, /errcode 45015 \(response out of time limit or subscription is canceled\)/);
       assert.match(message, /template message/);
       assert.deepEqual(lastStatus(), { fill: 'red', shape: 'ring', text: 'errcode 45015' });
+      // Node-RED copies an error's own `code` to msg.error.code, so a Catch flow can branch on it.
+      assert.ok(Object.prototype.hasOwnProperty.call(caught?.error, 'code'));
+      assert.equal((caught?.error as Error & { code?: unknown }).code, 45015);
       const account = harness.getNode('acct') as Node & { api(): { tokens: { getToken(): Promise<string> } } };
       const token = await account.api().tokens.getToken();
       assert.ok(caught?.error instanceof Error);
@@ -281,6 +376,30 @@ describe('wechat-send node', () => {
       assert.deepEqual(sandbox.wecom.messages[0].body.file, { media_id: sandbox.wecom.media[0].mediaId });
     });
 
+    it('uploads a Buffer of each media type and sends it by media_id', async () => {
+      await load(wecomAccount());
+      for (const mediaType of ['image', 'voice', 'video', 'file']) {
+        const { out, caught } = await roundTrip({ payload: Buffer.alloc(2048, 5), mediaType, to: 'zhangsan' });
+        assert.ok(out, `${mediaType}: ${String(caught?.error.message)}`);
+      }
+      assert.deepEqual(
+        sandbox.wecom.media.map((m) => m.type),
+        ['image', 'voice', 'video', 'file'],
+      );
+      assert.deepEqual(
+        sandbox.wecom.messages.map((m) => [m.body.msgtype, (m.body[String(m.body.msgtype)] as { media_id: string }).media_id]),
+        sandbox.wecom.media.map((m) => [m.type, m.mediaId]),
+      );
+    });
+
+    it('refuses an oversized file before uploading anything', async () => {
+      await load(wecomAccount(), { mediaType: 'file' });
+      const { caught } = await roundTrip({ payload: Buffer.alloc(20 * 1024 * 1024 + 1), to: 'u' });
+      assert.match(String(caught?.error.message), /file limit is 20971520 bytes/);
+      assert.equal(sandbox.wecom.media.length, 0);
+      assert.equal(sandbox.wecom.tokenRequestCount, 0);
+    });
+
     it('explains 60020 on Catch', async () => {
       await load(wecomAccount());
       sandbox.wecom.inject({ api: 'message/send', errcode: 60020, errmsg: 'not allow to access from your ip' });
@@ -300,6 +419,38 @@ describe('wechat-send node', () => {
       assert.ok(existsSync(join(userDir, 'custom-store.sqlite')));
       assert.equal(sandbox.wechat.tokenRequestCount, 1);
       assert.equal(sandbox.wechat.messages.length, 2);
+    });
+
+    describe('on PostgreSQL', () => {
+      const schema = uniqueSchema();
+      before(function () {
+        return requirePostgres(this);
+      });
+      after(() => dropSchema(schema).catch(() => undefined));
+
+      it('keeps the token in the selected PostgreSQL store and reuses it after a redeploy', async () => {
+        const store: FlowNode = { id: 'store', type: 'wechat-sap-store', kind: 'postgres', schema };
+        const credentials = { ...secret('official'), store: { connectionString: PG_URL } };
+        for (const text of ['one', 'two']) {
+          await load(officialAccount(), { store: 'store' }, [store], credentials);
+          const { out, caught } = await roundTrip({ payload: text, to: 'u' });
+          assert.ok(out, String(caught?.error.message));
+          await harness.unload();
+        }
+        assert.equal(sandbox.wechat.tokenRequestCount, 1);
+        assert.deepEqual(
+          sandbox.wechat.messages.map((m) => (m.body.text as { content: string }).content),
+          ['one', 'two'],
+        );
+        const pg = new Client({ connectionString: PG_URL });
+        await pg.connect();
+        try {
+          const rows = await pg.query<{ key: string }>(`SELECT key FROM "${schema}".wxbridge_kv WHERE key LIKE 'token:%'`);
+          assert.equal(rows.rowCount, 1);
+        } finally {
+          await pg.end();
+        }
+      });
     });
 
     it('fails sends clearly when the store configuration is rejected', async () => {
