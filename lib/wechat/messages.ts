@@ -112,10 +112,11 @@ export function validateCustomMessage(input: JsonObject): JsonObject {
       optionalStrings(content, ['title', 'description', 'musicurl', 'hqmusicurl'], path);
       break;
     case 'news':
+      // Customer-service news carries one article; WeChat answers 45008 for more.
       checkArticles(content, path, (a, p) => {
         requireString(a, 'title', p);
         optionalStrings(a, ['description', 'url', 'picurl'], p);
-      });
+      }, 1);
       break;
     case 'msgmenu':
       checkMenu(content, path);
@@ -269,10 +270,10 @@ function checkList(value: unknown, path: string, max: number): void {
   });
 }
 
-function checkArticles(content: JsonObject, path: string, check: (a: JsonObject, p: string) => void): void {
+function checkArticles(content: JsonObject, path: string, check: (a: JsonObject, p: string) => void, max = MAX_ARTICLES): void {
   const articles = content.articles;
-  if (!Array.isArray(articles) || articles.length < 1 || articles.length > MAX_ARTICLES) {
-    throw new MessageFormatError(`${path}.articles must hold 1 to ${MAX_ARTICLES} articles`);
+  if (!Array.isArray(articles) || articles.length < 1 || articles.length > max) {
+    throw new MessageFormatError(max === 1 ? `${path}.articles must hold exactly 1 article` : `${path}.articles must hold 1 to ${max} articles`);
   }
   articles.forEach((a, i) => {
     const p = `${path}.articles[${i}]`;

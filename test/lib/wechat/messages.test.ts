@@ -37,6 +37,7 @@ describe('lib/wechat/messages', () => {
     ['WeCom without any recipient', 'wecom', { agentid: 1, ...textBody('x') }, /touser, toparty or totag/],
     ['WeCom text over 2048 bytes', 'wecom', { touser: 'u', agentid: 1, ...textBody('字'.repeat(700)) }, /2048/],
     ['WeCom 1001 users', 'wecom', { touser: Array.from({ length: 1001 }, (_, i) => `u${i}`), agentid: 1, ...textBody('x') }, /at most 1000/],
+    ['Official Account customer-service news with 2 articles', 'official', { touser: 'o', msgtype: 'news', news: { articles: [{ title: 'a' }, { title: 'b' }] } }, /exactly 1 article/],
     ['WeCom 9 news articles', 'wecom', { touser: 'u', agentid: 1, msgtype: 'news', news: { articles: Array(9).fill({ title: 't', url: 'u' }) } }, /1 to 8/],
     ['WeCom news article with no link', 'wecom', { touser: 'u', agentid: 1, msgtype: 'news', news: { articles: [{ title: 't' }] } }, /url, or appid/],
     ['WeCom textcard title over 128 bytes', 'wecom', { touser: 'u', agentid: 1, msgtype: 'textcard', textcard: { title: 'x'.repeat(129), description: 'd', url: 'u' } }, /128/],

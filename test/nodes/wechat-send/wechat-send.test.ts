@@ -289,7 +289,7 @@ describe('wechat-send node', () => {
     it('rejects an invalid body before sending', async () => {
       await load(officialAccount());
       const { caught } = await roundTrip({ payload: { msgtype: 'news', news: { articles: [] } }, to: 'u' });
-      assert.match(String(caught?.error.message), /news\.articles must hold 1 to 8/);
+      assert.match(String(caught?.error.message), /news\.articles must hold exactly 1 article/);
       assert.equal(sandbox.wechat.tokenRequestCount, 0);
       assert.equal(lastStatus()?.text, 'wechat-send.status.invalid');
     });
