@@ -27,7 +27,9 @@ import { BENCH_REPLY_TEXT } from './inbound-server';
 import type { BenchSuite } from './run';
 
 const CONNECTIONS = 50;
-const MEASURE_SECONDS = 8;
+/** Seconds per measured run; Node-RED's targets are measured in ROUNDS runs each. */
+const MEASURE_SECONDS = 4;
+const ROUNDS = 3;
 /** The warm-up is a fixed number of requests, so its pool is known; the measured run's pool is sized from its rate. */
 const WARMUP_REQUESTS = 10_000;
 /** Headroom over the warm-up rate, so the measured run never wraps around its pool. */
@@ -45,7 +47,7 @@ const NODE_RED_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Bo
 /** A comma-separated subset of targets to run (a-wecom, a-official, b, c-wecom, c-official); all when unset. */
 const ONLY_TARGETS = (process.env.BENCH_TARGETS ?? '').split(',').filter(Boolean);
 
-const userDir = join(packageRoot, '.bench', 'inbound');
+const benchDir = join(packageRoot, '.bench');
 const PATHS = { official: '/bench/official', wecom: '/bench/wecom', http: '/bench/http' };
 
 interface Target {
@@ -136,22 +138,55 @@ async function load(target: Target, limit: { seconds: number } | { requests: num
   return { result, failures };
 }
 
-async function measure(target: Target): Promise<Measured> {
+async function warmUp(target: Target): Promise<{ rate: number; failures: string[] }> {
   target.pool.ensureUnused(WARMUP_REQUESTS + CONNECTIONS);
   const warm = await load(target, { requests: WARMUP_REQUESTS });
-  const warmRate = warm.result.requests.total / Math.max(warm.result.duration, 0.1);
-  const expected = Math.ceil(warmRate * MEASURE_SECONDS * POOL_HEADROOM);
+  return { rate: warm.result.requests.total / Math.max(warm.result.duration, 0.1), failures: warm.failures.map((f) => `warm-up: ${f}`) };
+}
+
+/** One measured run, with the pool topped up beforehand (never during the run). */
+async function measureOnce(target: Target, rate: number): Promise<{ result: autocannon.Result; failures: string[] }> {
+  const expected = Math.ceil(rate * MEASURE_SECONDS * POOL_HEADROOM);
   target.pool.ensureUnused(target.dedups ? expected : Math.min(expected, ROTATING_POOL_MAX));
-  const { result, failures } = await load(target, { seconds: MEASURE_SECONDS });
-  return {
-    target,
-    reqPerSec: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    rssMiB: rssMiB(target.pid),
-    total: result.requests.total,
-    failures: [...warm.failures.map((f) => `warm-up: ${f}`), ...failures],
-  };
+  return load(target, { seconds: MEASURE_SECONDS });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Measures targets that share one server in ROUNDS rounds, rotating which goes first, and
+ * reports each target's medians: a slow moment of the machine or a heap left large by the
+ * previous target then weighs on every target alike instead of on one.
+ */
+async function measureInRounds(targets: Target[]): Promise<Measured[]> {
+  const warm = new Map<Target, { rate: number; failures: string[] }>();
+  for (const target of targets) warm.set(target, await warmUp(target));
+  const runs = new Map<Target, autocannon.Result[]>(targets.map((t) => [t, []]));
+  const failures = new Map<Target, string[]>(targets.map((t) => [t, [...warm.get(t)!.failures]]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[(i + round) % targets.length];
+      const { result, failures: failed } = await measureOnce(target, warm.get(target)!.rate);
+      runs.get(target)!.push(result);
+      failures.get(target)!.push(...failed);
+    }
+  }
+  return targets.map((target) => {
+    const results = runs.get(target)!;
+    return {
+      target,
+      reqPerSec: median(results.map((r) => r.requests.average)),
+      p50: median(results.map((r) => r.latency.p50)),
+      p99: median(results.map((r) => r.latency.p99)),
+      rssMiB: rssMiB(target.pid),
+      total: results.reduce((sum, r) => sum + r.requests.total, 0),
+      failures: failures.get(target)!,
+    };
+  });
 }
 
 function rssMiB(pid: number): number {
@@ -225,8 +260,10 @@ function benchFlows(): FlowNode[] {
   ];
 }
 
-async function startNodeRed(port: number): Promise<ChildProcess> {
+/** A Node-RED with every bench flow; each Node-RED target gets its own, identical one. */
+async function startNodeRed(port: number, name: string): Promise<ChildProcess> {
   const flows = benchFlows();
+  const userDir = join(benchDir, `inbound-${name}`);
   const settingsFile = prepareUserDir({
     userDir,
     flows,
@@ -302,37 +339,46 @@ function summary(byName: Map<string, Measured>): string {
 
 async function runInbound(): Promise<string> {
   const loadBefore = loadavg()[0].toFixed(2);
-  const redPort = await freePort();
-  const red = await startNodeRed(redPort);
+  // (a) and (b) run in identical Node-RED processes of their own, so neither pays for the
+  // other's heap (wechat-in keeps every delivery's answer for 30 s), and they are measured in
+  // alternating rounds, so a slow moment of the machine weighs on all of them alike.
+  const reds = new Map<string, { child: ChildProcess; base: string }>();
+  for (const name of ['b', 'a-wecom', 'a-official']) {
+    const port = await freePort();
+    reds.set(name, { child: await startNodeRed(port, name), base: `http://127.0.0.1:${port}` });
+  }
   const bare = await startBareServer();
   const rows: Measured[] = [];
   try {
-    const redBase = `http://127.0.0.1:${redPort}`;
+    const red = (name: string) => reds.get(name)!;
     const bareBase = `http://127.0.0.1:${bare.port}`;
     // (b) reuses the WeCom deliveries, so it reads the same bodies over the same paths' length.
     const httpPath = (d: PreparedDelivery) => PATHS.http + d.path.slice(d.path.indexOf('?'));
-    // (b) goes first, while Node-RED's heap is small: wechat-in's de-dup cache holds every
-    // delivery for a minute, and a full heap would slow whatever runs after it.
-    const targets: Target[] = [
-      { name: 'b', label: '(b) Node-RED http in → change → http response', url: redBase, pid: red.pid!, pool: new RequestPool(() => prepareText(wecomClient, redBase + PATHS.wecom), httpPath), dedups: false, check: plainTextCheck },
-      { name: 'a-wecom', label: '(a) Node-RED wechat-in → reply, WeCom encrypted', url: redBase, pid: red.pid!, pool: new RequestPool(() => prepareText(wecomClient, redBase + PATHS.wecom)), dedups: true, check: replyCheck(wecomClient) },
-      { name: 'a-official', label: '(a) Node-RED wechat-in → reply, Official plain', url: redBase, pid: red.pid!, pool: new RequestPool(() => prepareText(officialClient, redBase + PATHS.official)), dedups: true, check: replyCheck(officialClient) },
+    const b = red('b');
+    const aWecom = red('a-wecom');
+    const aOfficial = red('a-official');
+    const nodeRed: Target[] = [
+      { name: 'b', label: '(b) Node-RED http in → change → http response', url: b.base, pid: b.child.pid!, pool: new RequestPool(() => prepareText(wecomClient, b.base + PATHS.wecom), httpPath), dedups: false, check: plainTextCheck },
+      { name: 'a-wecom', label: '(a) Node-RED wechat-in → reply, WeCom encrypted', url: aWecom.base, pid: aWecom.child.pid!, pool: new RequestPool(() => prepareText(wecomClient, aWecom.base + PATHS.wecom)), dedups: true, check: replyCheck(wecomClient) },
+      { name: 'a-official', label: '(a) Node-RED wechat-in → reply, Official plain', url: aOfficial.base, pid: aOfficial.child.pid!, pool: new RequestPool(() => prepareText(officialClient, aOfficial.base + PATHS.official)), dedups: true, check: replyCheck(officialClient) },
+    ];
+    const bareTargets: Target[] = [
       { name: 'c-wecom', label: '(c) bare node:http + lib, WeCom encrypted', url: bareBase, pid: bare.child.pid!, pool: new RequestPool(() => prepareText(wecomClient, bareBase + '/wecom')), dedups: false, check: replyCheck(wecomClient) },
       { name: 'c-official', label: '(c) bare node:http + lib, Official plain', url: bareBase, pid: bare.child.pid!, pool: new RequestPool(() => prepareText(officialClient, bareBase + '/official')), dedups: false, check: replyCheck(officialClient) },
     ];
-    for (const target of targets) {
-      if (ONLY_TARGETS.length && !ONLY_TARGETS.includes(target.name)) continue;
-      rows.push(await measure(target));
-    }
+    const chosen = (t: Target) => !ONLY_TARGETS.length || ONLY_TARGETS.includes(t.name);
+    rows.push(...(await measureInRounds(nodeRed.filter(chosen))));
+    rows.push(...(await measureInRounds(bareTargets.filter(chosen))));
   } finally {
-    await Promise.all([stopChild(red), stopChild(bare.child)]);
+    await Promise.all([...[...reds.values()].map((r) => stopChild(r.child)), stopChild(bare.child)]);
   }
   const report = [
-    `${CONNECTIONS} connections over loopback, ${WARMUP_REQUESTS} warm-up requests + ${MEASURE_SECONDS} s measured per target; Node ${process.version}, ${cpus().length} CPUs.`,
+    `${CONNECTIONS} connections over loopback, ${WARMUP_REQUESTS} warm-up requests per target, then ${ROUNDS} rounds of ${MEASURE_SECONDS} s each,`,
+    `rotating the order; figures are the medians of the rounds. Node ${process.version}, ${cpus().length} CPUs.`,
     `Load average before the run: ${loadBefore} (other work on the machine skews the figures).`,
     'Requests are valid signed deliveries (unique MsgId, current timestamp); those to wechat-in never repeat (its de-dup',
     `cache would answer them), the others rotate through at most ${ROTATING_POOL_MAX} distinct ones.`,
-    'RSS: VmRSS of the server process after the run; (a) and (b) share one Node-RED process, so its RSS accumulates.',
+    'RSS: VmRSS of each target\'s server process after the run (the two (c) targets share one process).',
     '',
     table(rows),
     '',
