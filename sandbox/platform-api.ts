@@ -222,6 +222,29 @@ export abstract class PlatformApiStandIn {
     this.tokens.revokeAll();
   }
 
+  /**
+   * Reads the upload's `media` part and checks its type and size against `limits`. When
+   * something is wrong it answers with the platform's error and returns null.
+   */
+  protected async receiveMedia(req: IncomingMessage, res: ServerResponse, type: string, limits: Record<string, number>, minBytes = 0): Promise<MultipartFile | null> {
+    const limit = limits[type];
+    if (limit === undefined) {
+      req.resume();
+      sendJson(res, 200, { errcode: 40004, errmsg: 'invalid media type' });
+      return null;
+    }
+    const file = (await readMultipartFiles(req, 25 * 1024 * 1024)).find((f) => f.name === 'media');
+    if (!file) {
+      sendJson(res, 200, { errcode: 41005, errmsg: 'media data missing' });
+      return null;
+    }
+    if (file.data.length <= minBytes || file.data.length > limit) {
+      sendJson(res, 200, { errcode: 40006, errmsg: 'invalid media size' });
+      return null;
+    }
+    return file;
+  }
+
   /** Forgets messages, media, faults and tokens; subclasses add their own counters. */
   reset(): void {
     this.messages.length = 0;

@@ -13,7 +13,6 @@ import {
   isObject,
   newMediaId,
   readJson,
-  readMultipartFiles,
   PlatformApiStandIn,
 } from './platform-api';
 import type { StandIn } from './server';
@@ -149,14 +148,8 @@ export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
       return sendJson(res, 200, { errcode: check.errcode, errmsg: check.errmsg });
     }
     const type = query.get('type') ?? '';
-    const limit = MEDIA_LIMITS[type];
-    if (limit === undefined) {
-      req.resume();
-      return sendJson(res, 200, { errcode: 40004, errmsg: 'invalid media type' });
-    }
-    const file = (await readMultipartFiles(req, 25 * 1024 * 1024)).find((f) => f.name === 'media');
-    if (!file) return sendJson(res, 200, { errcode: 41005, errmsg: 'media data missing' });
-    if (file.data.length > limit) return sendJson(res, 200, { errcode: 40006, errmsg: 'invalid media size' });
+    const file = await this.receiveMedia(req, res, type, MEDIA_LIMITS);
+    if (!file) return;
     const mediaId = newMediaId();
     this.media.push({ mediaId, type, filename: file.filename, size: file.data.length, account: check.family.slice(check.family.indexOf(':') + 1) });
     sendJson(res, 200, { type, media_id: mediaId, created_at: Math.floor(this.now() / 1000) });

@@ -14,7 +14,6 @@ import {
   isObject,
   newMediaId,
   readJson,
-  readMultipartFiles,
   PlatformApiStandIn,
 } from './platform-api';
 import type { StandIn } from './server';
@@ -151,14 +150,9 @@ export class WeComApiStandIn extends PlatformApiStandIn implements StandIn {
     const app = await this.authorise(req, res, api, query);
     if (!app) return;
     const type = query.get('type') ?? '';
-    const limit = MEDIA_LIMITS[type];
-    if (limit === undefined) {
-      req.resume();
-      return sendJson(res, 200, { errcode: 40004, errmsg: 'invalid media type' });
-    }
-    const file = (await readMultipartFiles(req, 25 * 1024 * 1024)).find((f) => f.name === 'media');
-    if (!file) return sendJson(res, 200, { errcode: 41005, errmsg: 'media data missing' });
-    if (file.data.length <= 5 || file.data.length > limit) return sendJson(res, 200, { errcode: 40006, errmsg: 'invalid file size' });
+    // WeCom refuses files of 5 bytes or less.
+    const file = await this.receiveMedia(req, res, type, MEDIA_LIMITS, 5);
+    if (!file) return;
     const mediaId = newMediaId();
     this.media.push({ mediaId, type, filename: file.filename, size: file.data.length, account: `${app.corpId}/${app.agentId}` });
     sendJson(res, 200, { errcode: 0, errmsg: 'ok', type, media_id: mediaId, created_at: String(Math.floor(this.now() / 1000)) });

@@ -49,6 +49,20 @@ interface Received {
 }
 
 /** A minimal callback endpoint on node:http, built from lib/wechat/callback.ts. */
+/** An Official Account and a WeCom webhook, started and stopped around the enclosing describe block. */
+function webhookPair() {
+  const pair = { official: new TestWebhook(OFFICIAL_ACCOUNT), wecom: new TestWebhook(WECOM_ACCOUNT), officialUrl: '', wecomUrl: '' };
+  before(async () => {
+    pair.officialUrl = await pair.official.start();
+    pair.wecomUrl = await pair.wecom.start();
+  });
+  after(async () => {
+    await pair.official.stop();
+    await pair.wecom.stop();
+  });
+  return pair;
+}
+
 class TestWebhook {
   readonly received: Received[] = [];
   respond: Responder = (inbound, h) => h.reply(`echo: ${summary(inbound)}`);
@@ -241,18 +255,8 @@ describe('sandbox/wechat-client', () => {
   }
 
   describe('message and event types', () => {
-    const official = new TestWebhook(OFFICIAL_ACCOUNT);
-    const wecom = new TestWebhook(WECOM_ACCOUNT);
-    let officialUrl = '';
-    let wecomUrl = '';
-    before(async () => {
-      officialUrl = await official.start();
-      wecomUrl = await wecom.start();
-    });
-    after(async () => {
-      await official.stop();
-      await wecom.stop();
-    });
+    const webhooks = webhookPair();
+    const { official, wecom } = webhooks;
 
     const required: Record<string, string[]> = {
       text: ['Content'],
@@ -275,7 +279,7 @@ describe('sandbox/wechat-client', () => {
     for (const type of OFFICIAL_MESSAGE_TYPES) {
       it(`Official Account ${type} message`, async () => {
         const sim = WeChatClientSimulator.demo('official', { mode: 'safe' });
-        const result = await sim.deliver(officialUrl, { type });
+        const result = await sim.deliver(webhooks.officialUrl, { type });
         assert.equal(expectReply(result).text, `echo: ${type} ${type === 'text' ? 'hello' : ''}`.trim());
         const fields = (official.received.at(-1)?.inbound as InboundMessage).fields;
         assert.equal(fields.ToUserName, DEMO_OFFICIAL_ACCOUNT.originalId);
@@ -289,7 +293,7 @@ describe('sandbox/wechat-client', () => {
     for (const event of OFFICIAL_EVENTS) {
       it(`Official Account ${event} event`, async () => {
         const sim = WeChatClientSimulator.demo('official', { mode: 'compatible' });
-        const result = await sim.deliver(officialUrl, { event });
+        const result = await sim.deliver(webhooks.officialUrl, { event });
         assert.equal(expectReply(result).text, `echo: event ${event}`);
         const inbound = official.received.at(-1)?.inbound as InboundMessage;
         assert.equal(inbound.fields.MsgType, 'event');
@@ -302,7 +306,7 @@ describe('sandbox/wechat-client', () => {
 
     it('Official Account subscribe through a QR code carries qrscene_ and a Ticket', async () => {
       const sim = WeChatClientSimulator.demo('official', { mode: 'plain' });
-      await sim.deliver(officialUrl, { event: 'subscribe', scene: 'store_42', ticket: 'gQH47joAAAAA' });
+      await sim.deliver(webhooks.officialUrl, { event: 'subscribe', scene: 'store_42', ticket: 'gQH47joAAAAA' });
       const fields = (official.received.at(-1)?.inbound as InboundMessage).fields;
       assert.equal(fields.EventKey, 'qrscene_store_42');
       assert.equal(fields.Ticket, 'gQH47joAAAAA');
@@ -311,7 +315,7 @@ describe('sandbox/wechat-client', () => {
     for (const type of WECOM_MESSAGE_TYPES) {
       it(`WeCom ${type} message`, async () => {
         const sim = WeChatClientSimulator.demo('wecom');
-        expectReply(await sim.deliver(wecomUrl, { type }));
+        expectReply(await sim.deliver(webhooks.wecomUrl, { type }));
         const fields = (wecom.received.at(-1)?.inbound as InboundMessage).fields;
         assert.equal(fields.ToUserName, DEMO_WECOM_APP.corpId);
         assert.equal(fields.AgentID, DEMO_WECOM_APP.agentId);
@@ -324,7 +328,7 @@ describe('sandbox/wechat-client', () => {
     for (const event of WECOM_EVENTS) {
       it(`WeCom ${event} event`, async () => {
         const sim = WeChatClientSimulator.demo('wecom');
-        assert.equal(expectReply(await sim.deliver(wecomUrl, { event })).text, `echo: event ${event}`);
+        assert.equal(expectReply(await sim.deliver(webhooks.wecomUrl, { event })).text, `echo: event ${event}`);
         const fields = (wecom.received.at(-1)?.inbound as InboundMessage).fields;
         assert.equal(fields.Event, event);
         assert.equal(fields.AgentID, DEMO_WECOM_APP.agentId);
@@ -334,7 +338,7 @@ describe('sandbox/wechat-client', () => {
 
     it('keeps explicit values, extra fields and a MsgId above 2^53 exact', async () => {
       const sim = WeChatClientSimulator.demo('official', { mode: 'safe' });
-      await sim.deliver(officialUrl, {
+      await sim.deliver(webhooks.officialUrl, {
         type: 'location',
         latitude: 23.134521,
         longitude: 113.358803,
@@ -541,18 +545,8 @@ describe('sandbox/wechat-client', () => {
   });
 
   describe('command line', () => {
-    const official = new TestWebhook(OFFICIAL_ACCOUNT);
-    const wecom = new TestWebhook(WECOM_ACCOUNT);
-    let officialUrl = '';
-    let wecomUrl = '';
-    before(async () => {
-      officialUrl = await official.start();
-      wecomUrl = await wecom.start();
-    });
-    after(async () => {
-      await official.stop();
-      await wecom.stop();
-    });
+    const webhooks = webhookPair();
+    const { wecom } = webhooks;
 
     async function run(args: string[]): Promise<{ code: number; output: string }> {
       const lines: string[] = [];
@@ -561,7 +555,7 @@ describe('sandbox/wechat-client', () => {
     }
 
     it('sends a text and prints the reply text', async () => {
-      const { code, output } = await run(['send', '--url', officialUrl, '--text', 'opening hours']);
+      const { code, output } = await run(['send', '--url', webhooks.officialUrl, '--text', 'opening hours']);
       assert.equal(code, 0, output);
       assert.match(output, /safe mode/);
       assert.match(output, /^ {2}echo: text opening hours$/m);
@@ -569,7 +563,7 @@ describe('sandbox/wechat-client', () => {
 
     it('sends a WeCom click event and replays it', async () => {
       wecom.received.length = 0;
-      const { code, output } = await run(['send', '--account', 'wecom', '--url', wecomUrl, '--event', 'click', '--key', 'MENU_X', '--replay']);
+      const { code, output } = await run(['send', '--account', 'wecom', '--url', webhooks.wecomUrl, '--event', 'click', '--key', 'MENU_X', '--replay']);
       assert.equal(code, 0, output);
       assert.match(output, /\[attempt 2\] 200 text reply/);
       assert.equal(wecom.received.length, 2);
@@ -578,8 +572,8 @@ describe('sandbox/wechat-client', () => {
     });
 
     it('verifies a URL, and fails with exit code 1 when the endpoint refuses', async () => {
-      assert.equal((await run(['verify', '--account', 'wecom', '--url', wecomUrl])).code, 0);
-      const refused = await run(['send', '--url', officialUrl, '--mode', 'plain', '--token', 'wrong']);
+      assert.equal((await run(['verify', '--account', 'wecom', '--url', webhooks.wecomUrl])).code, 0);
+      const refused = await run(['send', '--url', webhooks.officialUrl, '--mode', 'plain', '--token', 'wrong']);
       assert.equal(refused.code, 1);
       assert.match(refused.output, /401/);
     });
