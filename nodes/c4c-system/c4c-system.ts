@@ -73,6 +73,9 @@ export default function register(RED: NodeAPI): void {
     this.client = null;
     this.configError = '';
     try {
+      // Node-RED leaves "${NAME}" as it is when the environment variable is not set.
+      const unset = /^\$\{(\w+)\}$/.exec((config.baseUrl ?? '').trim());
+      if (unset) throw new Error(RED._('c4c-system.errors.unsetEnv', { variable: unset[1] }));
       const servicePath = config.service === 'custom' ? customServicePath((config.customService ?? '').trim()) : STANDARD_SERVICE_PATH;
       this.client = new C4CClient({
         baseUrl: config.baseUrl ?? '',

@@ -134,6 +134,15 @@ describe('c4c-system + c4c-odata nodes', () => {
     assert.equal((broken.caught?.c4cError as { code: string }).code, 'NO_SYSTEM');
   });
 
+  it('names the environment variable when the tenant URL is an unset ${NAME}', async () => {
+    await load({ operation: 'query', entitySet: 'IndividualCustomerCollection', entitySetType: 'str' }, system({ baseUrl: '${WXBRIDGE_TEST_UNSET_TENANT}' }));
+    const errors = (harness.getNode('sys').error as unknown as { args: unknown[][] }).args.map((a) => String(a[0]));
+    assert.ok(
+      errors.some((e) => e.includes('the tenant URL is "${WXBRIDGE_TEST_UNSET_TENANT}", but the environment variable WXBRIDGE_TEST_UNSET_TENANT is not set')),
+      errors.join('\n'),
+    );
+  });
+
   it('uses msg.accessToken with a bearer-from-msg system', async () => {
     await load({ operation: 'query', entitySet: 'IndividualCustomerCollection' }, system({ authType: 'bearer-msg' }), {});
     const res = await roundTrip({ payload: 1 });
