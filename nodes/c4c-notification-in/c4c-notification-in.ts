@@ -11,6 +11,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { BodyError, readBody, sendJson } from '../../lib/http/body';
 import { C4CError, C4CNotification, DedupeWindow, NotificationError, parseNotification } from '../../lib/c4c';
 import { mountRoute, routePath, RouteError } from '../shared/owned-route';
+import { WarningThrottle } from '../shared/warning-throttle';
 import type { C4CSystemNode } from '../c4c-system/c4c-system';
 
 export interface C4CNotificationInDef extends NodeDef {
@@ -55,9 +56,14 @@ export default function register(RED: NodeAPI): void {
     if (!requireAuth) node.warn(RED._('c4c-notification-in.warn.noAuth'));
     if (config.readEntity && !system?.client) node.warn(RED._('c4c-notification-in.warn.noSystem'));
 
+    const warnings = new WarningThrottle((text) => node.warn(text));
+
     function reject(res: ServerResponse, status: number, reason: string, req: IncomingMessage): void {
       // The reason names what was wrong, never what was sent as credentials.
-      node.warn(RED._('c4c-notification-in.warn.rejected', { status, reason, from: req.socket.remoteAddress ?? '?' }));
+      const from = req.socket.remoteAddress ?? '?';
+      warnings.report(`${status} ${reason}`, (more) =>
+        RED._('c4c-notification-in.warn.rejected', { status, reason, from }) + (more ? RED._('c4c-notification-in.warn.more', { count: more }) : ''),
+      );
       node.status({ fill: 'red', shape: 'ring', text: `${status}` });
       if (status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="c4c-notification"');
       sendJson(res, status, { error: reason });

@@ -11,6 +11,7 @@ import { CallbackEndpoint, CallbackError, CallbackQuery, InboundMessage } from '
 import { Delivery, DeliveryTracker } from '../../lib/wechat/deliveries';
 import { XmlObject } from '../../lib/wechat/xml';
 import { RouteError, mountRoute, routePath } from '../shared/owned-route';
+import { WarningThrottle } from '../shared/warning-throttle';
 import { hasReplyNodes } from '../wechat-reply/reply-nodes';
 import type { WeChatAccountNode } from '../wechat-account/wechat-account';
 
@@ -102,6 +103,7 @@ export default function register(RED: NodeAPI): void {
       return;
     }
     const status = throttledStatus(node, path, counters);
+    const warnings = new WarningThrottle((text) => node.warn(text));
     status.update();
 
     function reject(req: IncomingMessage, res: ServerResponse, err: unknown): void {
@@ -109,7 +111,10 @@ export default function register(RED: NodeAPI): void {
       status.update();
       if (err instanceof CallbackError || err instanceof BodyError) {
         const reason = err instanceof CallbackError ? err.reason : 'bad_body';
-        node.warn(RED._('wechat-in.warn.rejected', { path, ip: req.socket.remoteAddress ?? '?', reason, detail: err.message }));
+        const ip = req.socket.remoteAddress ?? '?';
+        warnings.report(reason, (more) =>
+          RED._('wechat-in.warn.rejected', { path, ip, reason, detail: err.message }) + (more ? RED._('wechat-in.warn.more', { count: more }) : ''),
+        );
         sendText(res, err.status, reason);
         return;
       }

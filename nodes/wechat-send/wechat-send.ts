@@ -63,7 +63,6 @@ export default function register(RED: NodeAPI): void {
   }
 
   function start(node: Node, config: WeChatSendDef): void {
-
     const evaluate = (value: string, type: string, msg: NodeMessage) =>
       new Promise<unknown>((resolve, reject) =>
         RED.util.evaluateNodeProperty(value, type, node, msg, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result))),
