@@ -18,6 +18,13 @@ function nextDeliveryId(): string {
   return ID_PREFIX + idCounter.toString(36);
 }
 
+/**
+ * The answer of a delivery that gets no passive reply. Deliveries are settled with the
+ * plain reply XML or this; the endpoint turns it into "success" (Official Account) or an
+ * empty body (WeCom), and seals a reply like the message it answers.
+ */
+export const NO_REPLY = '';
+
 export type SettleResult = 'answered' | 'late' | 'duplicate';
 
 export class Delivery {

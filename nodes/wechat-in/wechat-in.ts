@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { BodyError, readBody, sendText } from '../../lib/http/body';
 import { CallbackEndpoint, CallbackError, CallbackQuery, InboundMessage } from '../../lib/wechat/callback';
-import { Delivery, DeliveryTracker } from '../../lib/wechat/deliveries';
+import { Delivery, DeliveryTracker, NO_REPLY } from '../../lib/wechat/deliveries';
 import { XmlObject } from '../../lib/wechat/xml';
 import { RouteError, mountRoute, routePath } from '../shared/owned-route';
 import { WarningThrottle } from '../shared/warning-throttle';
@@ -144,23 +144,22 @@ export default function register(RED: NodeAPI): void {
       if (!begun.retry && !(await claimedHere(inbound.dedupKey))) {
         // Another instance sharing the store took this delivery; it answers WeChat's
         // first try, so this retry only has to stop WeChat from trying again.
-        begun.delivery.settle(endpoint.noReplyBody);
+        begun.delivery.settle(NO_REPLY);
         counters.retries++;
         status.update();
-        answer(res, endpoint.noReplyBody);
+        answer(res, NO_REPLY, inbound.encrypted);
         return;
       }
       if (begun.retry) {
         counters.retries++;
         status.update();
-        answer(res, await begun.answer);
+        answer(res, await begun.answer, inbound.encrypted);
         return;
       }
       counters.received++;
       status.update();
       emit(begun.delivery, inbound);
-      const body = await begun.delivery.answer;
-      answer(res, body);
+      answer(res, await begun.delivery.answer, inbound.encrypted);
     }
 
     /** With a shared store on the account, a delivery is claimed across every instance using it. */
@@ -178,14 +177,13 @@ export default function register(RED: NodeAPI): void {
 
     function emit(delivery: Delivery, inbound: InboundMessage): void {
       const { fields } = inbound;
-      const noReply = endpoint.noReplyBody;
       if (hasReplyNodes()) {
-        delivery.armDeadline(replyTimeoutMs, noReply, () => {
+        delivery.armDeadline(replyTimeoutMs, NO_REPLY, () => {
           counters.timedOut++;
           status.update();
         });
       } else {
-        delivery.settle(noReply);
+        delivery.settle(NO_REPLY);
       }
       const msg: WeChatMessage = {
         _msgid: RED.util.generateId(),
@@ -208,13 +206,18 @@ export default function register(RED: NodeAPI): void {
       node.send(msg);
     }
 
-    function answer(res: ServerResponse, body: string): void {
-      sendText(res, 200, body, body.startsWith('<') ? 'text/xml; charset=utf-8' : 'text/plain; charset=utf-8');
+    /**
+     * Deliveries carry the plain reply XML (or NO_REPLY); it is sealed per answer, so a
+     * retry gets the same reply under a fresh nonce, and the remembered answers stay small.
+     */
+    function answer(res: ServerResponse, reply: string, encrypted: boolean): void {
+      if (reply === NO_REPLY) sendText(res, 200, endpoint.noReplyBody);
+      else sendText(res, 200, endpoint.seal(reply, encrypted), 'text/xml; charset=utf-8');
     }
 
     node.on('close', (_removed: boolean, done: () => void) => {
       unmount();
-      tracker.close(endpoint.noReplyBody);
+      tracker.close(NO_REPLY);
       status.stop();
       done();
     });

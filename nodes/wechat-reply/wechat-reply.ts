@@ -3,9 +3,8 @@
  * encrypted when the message was. A reply that misses the deadline is reported as late.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { findDelivery } from '../../lib/wechat/deliveries';
+import { NO_REPLY, findDelivery } from '../../lib/wechat/deliveries';
 import { NormalizedReply, ReplyFormatError, normalizeReply, replyXml } from '../../lib/wechat/replies';
-import { CallbackEndpoint } from '../../lib/wechat/callback';
 import type { WeChatAccountNode } from '../wechat-account/wechat-account';
 import type { WeChatContext } from '../wechat-in/wechat-in';
 import { replyNodeAdded, replyNodeRemoved } from './reply-nodes';
@@ -17,23 +16,9 @@ function isNoReply(payload: unknown): boolean {
 }
 
 export default function register(RED: NodeAPI): void {
-  /** One sealing endpoint per account, built on first use (it only seals, never checks). */
-  const endpoints = new WeakMap<WeChatAccountNode, CallbackEndpoint>();
-
-  function endpointFor(account: WeChatAccountNode): CallbackEndpoint {
-    let endpoint = endpoints.get(account);
-    if (!endpoint) {
-      endpoint = new CallbackEndpoint(account.callbackAccount(), { replayWindowSeconds: 0 });
-      endpoints.set(account, endpoint);
-    }
-    return endpoint;
-  }
-
-  /** The HTTP answer: "no reply" for an empty payload, else the reply XML sealed like the message. */
-  function replyBody(account: WeChatAccountNode, context: Partial<WeChatContext>, reply: NormalizedReply | null): string {
-    const endpoint = endpointFor(account);
-    if (!reply) return endpoint.noReplyBody;
-    return endpoint.seal(replyXml(reply, context.from ?? '', context.to ?? ''), context.encrypted === true);
+  /** The delivery's answer: the plain reply XML, or NO_REPLY; wechat-in seals it like the message. */
+  function replyBody(context: Partial<WeChatContext>, reply: NormalizedReply | null): string {
+    return reply ? replyXml(reply, context.from ?? '', context.to ?? '') : NO_REPLY;
   }
 
   /**
@@ -77,7 +62,7 @@ export default function register(RED: NodeAPI): void {
       let body: string;
       try {
         reply = isNoReply(msg.payload) ? null : normalizeReply(msg.payload, account.kind);
-        body = replyBody(account, context, reply);
+        body = replyBody(context, reply);
       } catch (err) {
         done(err instanceof ReplyFormatError ? err : new Error(String((err as Error).message)));
         return;
