@@ -153,31 +153,36 @@ export interface XmlInputObject {
 
 /** Serialises an object as WeChat expects: `<xml><Name><![CDATA[value]]></Name>…</xml>`. */
 export function buildXml(fields: XmlInputObject, root = 'xml'): string {
-  return `<${root}>${buildChildren(fields)}</${root}>`;
+  const parts: string[] = [`<${root}>`];
+  appendChildren(parts, fields);
+  parts.push(`</${root}>`);
+  // One join yields a flat string: replies are kept for WeChat's retries, and a string
+  // built by += is a tree of fragments that costs several times its length in memory.
+  return parts.join('');
 }
 
-function buildChildren(fields: XmlInputObject): string {
-  let out = '';
+function appendChildren(parts: string[], fields: XmlInputObject): void {
   for (const name of Object.keys(fields)) {
     const value = fields[name];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) {
-      for (const item of value) out += buildElement(name, item);
-    } else {
-      out += buildElement(name, value);
-    }
+    if (value !== undefined) appendElement(parts, name, value);
   }
-  return out;
 }
 
-function buildElement(name: string, value: XmlInput): string {
-  if (typeof value === 'number') return `<${name}>${value}</${name}>`;
-  if (typeof value === 'string') return `<${name}>${cdata(value)}</${name}>`;
-  if (Array.isArray(value)) return value.map((item) => buildElement(name, item)).join('');
-  return `<${name}>${buildChildren(value)}</${name}>`;
+function appendElement(parts: string[], name: string, value: XmlInput): void {
+  if (Array.isArray(value)) {
+    for (const item of value) appendElement(parts, name, item);
+  } else if (typeof value === 'number') {
+    parts.push(`<${name}>${value}</${name}>`);
+  } else if (typeof value === 'string') {
+    parts.push(`<${name}><![CDATA[`, cdataText(value), `]]></${name}>`);
+  } else {
+    parts.push(`<${name}>`);
+    appendChildren(parts, value);
+    parts.push(`</${name}>`);
+  }
 }
 
 /** CDATA cannot contain "]]>", so such a value is split across two sections. */
-function cdata(value: string): string {
-  return `<![CDATA[${value.split(']]>').join(']]]]><![CDATA[>')}]]>`;
+function cdataText(value: string): string {
+  return value.includes(']]>') ? value.split(']]>').join(']]]]><![CDATA[>') : value;
 }
