@@ -98,7 +98,11 @@ function printWelcome(editor: string, sandboxUrl: string): void {
   );
 }
 
-main().catch((err) => {
-  console.error(err);
+main().catch((err: NodeJS.ErrnoException) => {
+  if (err.code === 'EADDRINUSE') {
+    console.error(`The sandbox port ${sandboxPort} is in use (another npm start?). Stop that, or choose another: SANDBOX_PORT=1891 npm start`);
+  } else {
+    console.error(err);
+  }
   process.exit(1);
 });
