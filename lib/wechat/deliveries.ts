@@ -25,6 +25,9 @@ function nextDeliveryId(): string {
  */
 export const NO_REPLY = '';
 
+/** WeChat's three tries end within about 15 s; a delivery's key is remembered twice that long. */
+export const RETRY_WINDOW_SECONDS = 30;
+
 export type SettleResult = 'answered' | 'late' | 'duplicate';
 
 export class Delivery {
@@ -44,13 +47,13 @@ export class Delivery {
     this.answer = new Promise((resolve) => (this.resolve = resolve));
   }
 
-  /** Answers `fallbackBody` if nothing has settled the delivery within `ms`. */
-  armDeadline(ms: number, fallbackBody: string, onExpired?: () => void): void {
+  /** Answers NO_REPLY if nothing has settled the delivery within `ms`. */
+  armDeadline(ms: number, onExpired?: () => void): void {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.state !== 'open') return;
       this.state = 'expired';
-      this.resolve(fallbackBody);
+      this.resolve(NO_REPLY);
       onExpired?.();
     }, ms);
   }
@@ -68,17 +71,13 @@ export class Delivery {
     return 'answered';
   }
 
-  get isOpen(): boolean {
-    return this.state === 'open';
-  }
-
-  /** Stops the deadline timer without answering, e.g. when the node is closed. */
-  cancel(fallbackBody: string): void {
+  /** Stops the deadline timer and answers NO_REPLY if still open, e.g. when the node is closed. */
+  cancel(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.state === 'open') {
       this.state = 'expired';
-      this.resolve(fallbackBody);
+      this.resolve(NO_REPLY);
     }
   }
 }
@@ -107,8 +106,7 @@ export class DeliveryTracker {
   private readonly byKey = new Map<string, Remembered>();
   private readonly sweeper: NodeJS.Timeout;
 
-  /** WeChat's three tries end within about 15 s; a key is kept twice that long. */
-  constructor(private readonly ttlMs: number = 30_000) {
+  constructor(private readonly ttlMs: number = RETRY_WINDOW_SECONDS * 1000) {
     this.sweeper = setInterval(() => this.sweep(Date.now()), Math.min(ttlMs, 10_000));
     this.sweeper.unref();
   }
@@ -150,12 +148,12 @@ export class DeliveryTracker {
     }
   }
 
-  /** Answers everything still open with `fallbackBody` and stops the sweeper. */
-  close(fallbackBody: string): void {
+  /** Answers everything still open with NO_REPLY and stops the sweeper. */
+  close(): void {
     clearInterval(this.sweeper);
     for (const { delivery } of this.byKey.values()) {
       if (!delivery) continue;
-      delivery.cancel(fallbackBody);
+      delivery.cancel();
       openDeliveries.delete(delivery.id);
     }
     this.byKey.clear();

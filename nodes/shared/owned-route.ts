@@ -8,7 +8,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeAPI } from 'node-red';
 
 export type RouteMethod = 'get' | 'post';
-export type RouteHandler = (req: IncomingMessage & { query: Record<string, unknown> }, res: ServerResponse) => void;
+/** A request as Express hands it over: the query string already parsed. */
+export type RoutedRequest = IncomingMessage & { query: Record<string, unknown> };
+export type RouteHandler = (req: RoutedRequest, res: ServerResponse) => void;
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 interface RouterLayer {

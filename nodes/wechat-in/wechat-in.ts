@@ -8,12 +8,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { BodyError, readBody, sendText } from '../../lib/http/body';
 import { CallbackEndpoint, CallbackError, CallbackQuery, InboundMessage } from '../../lib/wechat/callback';
-import { Delivery, DeliveryTracker, NO_REPLY } from '../../lib/wechat/deliveries';
+import { Delivery, DeliveryTracker, NO_REPLY, RETRY_WINDOW_SECONDS } from '../../lib/wechat/deliveries';
 import { XmlObject } from '../../lib/wechat/xml';
-import { RouteError, mountRoute, routePath } from '../shared/owned-route';
+import { RoutedRequest, mountRoute, routePath } from '../shared/owned-route';
 import { WarningThrottle } from '../shared/warning-throttle';
 import { hasReplyNodes } from '../wechat-reply/reply-nodes';
 import type { WeChatAccountNode } from '../wechat-account/wechat-account';
+import type { Store } from '../../lib/store';
 
 export interface WeChatInDef extends NodeDef {
   account: string;
@@ -47,21 +48,12 @@ export interface WeChatMessage extends NodeMessage {
   wechat: WeChatContext;
 }
 
-type RoutedRequest = IncomingMessage & { query: Record<string, unknown> };
-
 const DEFAULT_MAX_BODY = 256 * 1024;
-/** How long a claimed delivery key is kept in a shared store: WeChat's retries end within about 15 s. */
-const DEDUP_SECONDS = 30;
 const DEFAULT_REPLY_TIMEOUT_S = 4.5;
 /** WeChat gives up after 5 s; answering later than this is pointless. */
 const MAX_REPLY_TIMEOUT_S = 4.9;
 
-interface Counters {
-  received: number;
-  retries: number;
-  rejected: number;
-  timedOut: number;
-}
+type Counter = 'received' | 'retries' | 'rejected' | 'timedOut';
 
 function numberOr(value: unknown, fallback: number): number {
   const n = typeof value === 'string' && value.trim() === '' ? NaN : Number(value);
@@ -77,18 +69,19 @@ export default function register(RED: NodeAPI): void {
   function WeChatIn(this: Node, config: WeChatInDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const account = RED.nodes.getNode(config.account) as WeChatAccountNode | null;
+    const selected = RED.nodes.getNode(config.account) as WeChatAccountNode | null;
     const replayWindow = numberOr(config.replayWindow, 300);
     const replyTimeoutMs = Math.min(numberOr(config.replyTimeout, DEFAULT_REPLY_TIMEOUT_S), MAX_REPLY_TIMEOUT_S) * 1000;
     const maxBody = numberOr((RED.settings as unknown as Record<string, unknown>).wechatInMaxBody, DEFAULT_MAX_BODY);
-    const counters: Counters = { received: 0, retries: 0, rejected: 0, timedOut: 0 };
     const tracker = new DeliveryTracker();
 
+    let account: WeChatAccountNode;
     let endpoint: CallbackEndpoint;
     let path: string;
     let unmount: () => void = () => undefined;
     try {
-      if (!account) throw new Error(RED._('wechat-in.errors.noAccount'));
+      if (!selected) throw new Error(RED._('wechat-in.errors.noAccount'));
+      account = selected;
       endpoint = new CallbackEndpoint(account.callbackAccount(), { replayWindowSeconds: replayWindow });
       path = routePath(config.url);
       unmount = mountRoute(RED, path, {
@@ -97,18 +90,15 @@ export default function register(RED: NodeAPI): void {
         post: (req, res) => void handleMessage(req, res).catch((err) => reject(req, res, err)),
       });
     } catch (err) {
-      const reason = err instanceof RouteError || err instanceof CallbackError ? err.message : (err as Error).message;
-      node.error(RED._('wechat-in.errors.notStarted', { reason }));
+      node.error(RED._('wechat-in.errors.notStarted', { reason: (err as Error).message }));
       node.status({ fill: 'red', shape: 'ring', text: 'wechat-in.status.notStarted' });
       return;
     }
-    const status = throttledStatus(node, path, counters);
+    const status = routeStatus(node, path);
     const warnings = new WarningThrottle((text) => node.warn(text));
-    status.update();
 
     function reject(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-      counters.rejected++;
-      status.update();
+      status.count('rejected');
       if (err instanceof CallbackError || err instanceof BodyError) {
         const reason = err instanceof CallbackError ? err.reason : 'bad_body';
         const ip = req.socket.remoteAddress ?? '?';
@@ -141,33 +131,29 @@ export default function register(RED: NodeAPI): void {
         return;
       }
       const begun = tracker.begin(inbound.dedupKey);
-      if (!begun.retry && !(await claimedHere(inbound.dedupKey))) {
-        // Another instance sharing the store took this delivery; it answers WeChat's
-        // first try, so this retry only has to stop WeChat from trying again.
-        begun.delivery.settle(NO_REPLY);
-        counters.retries++;
-        status.update();
-        answer(res, NO_REPLY, inbound.encrypted);
-        return;
-      }
       if (begun.retry) {
-        counters.retries++;
-        status.update();
+        status.count('retries');
         answer(res, await begun.answer, inbound.encrypted);
         return;
       }
-      counters.received++;
-      status.update();
+      const store = account.selectedStore();
+      if (store && !(await claimedHere(store, inbound.dedupKey))) {
+        // Another instance sharing the store took this delivery; it answers WeChat's
+        // first try, so this retry only has to stop WeChat from trying again.
+        begun.delivery.settle(NO_REPLY);
+        status.count('retries');
+        answer(res, NO_REPLY, inbound.encrypted);
+        return;
+      }
+      status.count('received');
       emit(begun.delivery, inbound);
       answer(res, await begun.delivery.answer, inbound.encrypted);
     }
 
     /** With a shared store on the account, a delivery is claimed across every instance using it. */
-    async function claimedHere(dedupKey: string): Promise<boolean> {
-      const store = account!.selectedStore();
-      if (!store) return true;
+    async function claimedHere(store: Store, dedupKey: string): Promise<boolean> {
       try {
-        return await store.claim(`dedup:wechat:${account!.appId}:${account!.agentId}:${dedupKey}`, DEDUP_SECONDS);
+        return await store.claim(`dedup:wechat:${account.appId}:${account.agentId}:${dedupKey}`, RETRY_WINDOW_SECONDS);
       } catch (err) {
         // A store outage must not drop messages: handle the delivery here and say so.
         node.warn(RED._('wechat-in.warn.storeFailed', { detail: (err as Error).message }));
@@ -178,10 +164,7 @@ export default function register(RED: NodeAPI): void {
     function emit(delivery: Delivery, inbound: InboundMessage): void {
       const { fields } = inbound;
       if (hasReplyNodes()) {
-        delivery.armDeadline(replyTimeoutMs, NO_REPLY, () => {
-          counters.timedOut++;
-          status.update();
-        });
+        delivery.armDeadline(replyTimeoutMs, () => status.count('timedOut'));
       } else {
         delivery.settle(NO_REPLY);
       }
@@ -189,10 +172,10 @@ export default function register(RED: NodeAPI): void {
         _msgid: RED.util.generateId(),
         payload: fields,
         wechat: {
-          accountId: account!.id,
-          kind: account!.kind,
-          appId: account!.appId,
-          agentId: account!.agentId || undefined,
+          accountId: account.id,
+          kind: account.kind,
+          appId: account.appId,
+          agentId: account.agentId || undefined,
           from: text(fields, 'FromUserName') ?? '',
           to: text(fields, 'ToUserName') ?? '',
           msgType: text(fields, 'MsgType') ?? '',
@@ -217,7 +200,7 @@ export default function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       unmount();
-      tracker.close(NO_REPLY);
+      tracker.close();
       status.stop();
       done();
     });
@@ -229,25 +212,31 @@ export default function register(RED: NodeAPI): void {
 }
 
 /** Status shows the route and counts; at most once a second, so load doesn't flood the editor. */
-function throttledStatus(node: Node, path: string, c: Counters) {
+function routeStatus(node: Node, path: string) {
+  const counts: Record<Counter, number> = { received: 0, retries: 0, rejected: 0, timedOut: 0 };
   let timer: NodeJS.Timeout | null = null;
   let last = 0;
   const show = () => {
     timer = null;
     last = Date.now();
-    const problems = c.rejected + c.timedOut;
+    const mark = (symbol: string, n: number) => (n ? ` ${symbol}${n}` : '');
     node.status({
-      fill: problems ? 'yellow' : 'green',
+      fill: counts.rejected + counts.timedOut ? 'yellow' : 'green',
       shape: 'dot',
-      text: `${path} ↓${c.received}${c.retries ? ' ↻' + c.retries : ''}${c.rejected ? ' ✕' + c.rejected : ''}${c.timedOut ? ' ⏱' + c.timedOut : ''}`,
+      text: `${path} ↓${counts.received}${mark('↻', counts.retries)}${mark('✕', counts.rejected)}${mark('⏱', counts.timedOut)}`,
     });
   };
+  const update = () => {
+    if (timer) return;
+    const wait = Math.max(0, 1000 - (Date.now() - last));
+    if (wait === 0) show();
+    else timer = setTimeout(show, wait);
+  };
+  update();
   return {
-    update() {
-      if (timer) return;
-      const wait = Math.max(0, 1000 - (Date.now() - last));
-      if (wait === 0) show();
-      else timer = setTimeout(show, wait);
+    count(counter: Counter) {
+      counts[counter]++;
+      update();
     },
     stop() {
       if (timer) clearTimeout(timer);

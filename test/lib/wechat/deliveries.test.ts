@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { DeliveryTracker, findDelivery } from '../../../lib/wechat/deliveries';
+import { DeliveryTracker, NO_REPLY, findDelivery } from '../../../lib/wechat/deliveries';
 
 describe('lib/wechat/deliveries', () => {
   let tracker: DeliveryTracker;
   beforeEach(() => (tracker = new DeliveryTracker(30_000)));
-  afterEach(() => tracker.close('success'));
+  afterEach(() => tracker.close());
 
   it('a first delivery is new and findable by id; a retry waits for its answer', async () => {
     const first = tracker.begin('m:1', 1000);
@@ -27,15 +27,15 @@ describe('lib/wechat/deliveries', () => {
     assert.equal(delivery.settle('b'), 'duplicate');
   });
 
-  it('the deadline answers the fallback; a later reply is late and then answers retries', async () => {
+  it('the deadline answers no reply; a later reply is late and then answers retries', async () => {
     const begun = tracker.begin('m:3');
     if (begun.retry) throw new Error('expected a new delivery');
     let expired = 0;
-    begun.delivery.armDeadline(20, 'success', () => expired++);
-    assert.equal(await begun.delivery.answer, 'success');
+    begun.delivery.armDeadline(20, () => expired++);
+    assert.equal(await begun.delivery.answer, NO_REPLY);
     assert.equal(expired, 1);
     const duringWait = tracker.begin('m:3');
-    assert.equal(duringWait.retry && (await duringWait.answer), 'success');
+    assert.equal(duringWait.retry && (await duringWait.answer), NO_REPLY);
     assert.equal(findDelivery(begun.delivery.id), begun.delivery, 'still open for a late reply');
     assert.equal(begun.delivery.settle('<xml>late</xml>'), 'late');
     const afterLate = tracker.begin('m:3');
@@ -50,16 +50,16 @@ describe('lib/wechat/deliveries', () => {
       assert.equal(short.begin('e:u|1|subscribe|', 1001).retry, false, 'expired keys start a new delivery');
       assert.equal(short.size, 1);
     } finally {
-      short.close('');
+      short.close();
     }
   });
 
-  it('closing answers every open delivery with the fallback', async () => {
+  it('closing answers every open delivery with no reply', async () => {
     const begun = tracker.begin('m:4');
     if (begun.retry) throw new Error('expected a new delivery');
-    begun.delivery.armDeadline(60_000, 'success');
-    tracker.close('success');
-    assert.equal(await begun.delivery.answer, 'success');
+    begun.delivery.armDeadline(60_000);
+    tracker.close();
+    assert.equal(await begun.delivery.answer, NO_REPLY);
     assert.equal(findDelivery(begun.delivery.id), undefined);
     assert.equal(tracker.size, 0);
   });
