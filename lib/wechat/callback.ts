@@ -81,11 +81,8 @@ export class CallbackEndpoint {
     if (!timestamp || !nonce || !echostr) {
       throw new CallbackError(400, 'missing_parameters', 'URL verification needs timestamp, nonce and echostr');
     }
-    this.checkTimestamp(timestamp, now);
     if (this.account.kind === 'official') {
-      if (!signatureMatches(queryString(query, 'signature'), [this.account.token, timestamp, nonce])) {
-        throw new CallbackError(401, 'bad_signature', 'signature does not match the Token');
-      }
+      this.checkPlainSignature(query, timestamp, nonce, now);
       return echostr;
     }
     // Form decoding turns the '+' of an unescaped echostr into ' '; WeCom signed the
@@ -102,10 +99,7 @@ export class CallbackEndpoint {
     const encrypted = this.account.kind === 'wecom' || queryString(query, 'encrypt_type') === 'aes';
 
     if (!encrypted) {
-      if (!signatureMatches(queryString(query, 'signature'), [this.account.token, timestamp, nonce])) {
-        throw new CallbackError(401, 'bad_signature', 'signature does not match the Token');
-      }
-      this.checkTimestamp(timestamp, now);
+      this.checkPlainSignature(query, timestamp, nonce, now);
       const fields = parseBody(body);
       return { fields, encrypted: false, mode: 'plain', dedupKey: dedupKeyOf(fields) };
     }
@@ -140,6 +134,14 @@ export class CallbackEndpoint {
       TimeStamp: Number(timeStamp),
       Nonce: nonce,
     });
+  }
+
+  /** The token-only signature of plain callbacks; the timestamp is judged only once it is authentic. */
+  private checkPlainSignature(query: CallbackQuery, timestamp: string, nonce: string, now: number): void {
+    if (!signatureMatches(queryString(query, 'signature'), [this.account.token, timestamp, nonce])) {
+      throw new CallbackError(401, 'bad_signature', 'signature does not match the Token');
+    }
+    this.checkTimestamp(timestamp, now);
   }
 
   private decryptChecked(signature: string, timestamp: string, nonce: string, text: string, now = Date.now()) {

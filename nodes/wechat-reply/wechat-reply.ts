@@ -44,6 +44,7 @@ export default function register(RED: NodeAPI): void {
   function WeChatReply(this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
+    let replied = false;
     replyNodeAdded();
 
     node.on('input', (msg: ReplyInput, _send: unknown, done: (err?: Error) => void) => {
@@ -59,21 +60,22 @@ export default function register(RED: NodeAPI): void {
         return;
       }
       let reply: NormalizedReply | null;
-      let body: string;
       try {
         reply = isNoReply(msg.payload) ? null : normalizeReply(msg.payload, account.kind);
-        body = replyBody(context, reply);
       } catch (err) {
-        done(err instanceof ReplyFormatError ? err : new Error(String((err as Error).message)));
+        done(err as ReplyFormatError);
         return;
       }
-      const result = delivery.settle(body);
+      const result = delivery.settle(replyBody(context, reply));
       if (result === 'answered') {
-        node.status({ fill: 'green', shape: 'dot', text: 'wechat-reply.status.replied' });
+        // Set once, not per message: every status change is pushed to the editor.
+        if (!replied) node.status({ fill: 'green', shape: 'dot', text: 'wechat-reply.status.replied' });
+        replied = true;
         done();
       } else if (result === 'duplicate') {
         done(new Error(RED._('wechat-reply.errors.closed')));
       } else if (reply) {
+        replied = false;
         sendLate(node, account, context.from ?? '', reply, done);
       } else {
         done();
