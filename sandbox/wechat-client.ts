@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { WeChatCipher, WeChatCryptoError, nowSeconds, randomNonce, signatureMatches, signatureOf } from '../lib/wechat/crypto';
-import { XmlFormatError, XmlObject, XmlValue, parseXml } from '../lib/wechat/xml';
+import { XmlFormatError, XmlObject, buildXml, parseXml } from '../lib/wechat/xml';
 import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from './demo-accounts';
 
 export type ClientKind = 'official' | 'wecom';
@@ -190,7 +190,6 @@ const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_AGENT_ID = '1000002';
 /** Fields WeChat writes as bare numbers rather than CDATA. */
 const BARE_FIELDS = new Set(['CreateTime', 'MsgId', 'MsgID', 'MsgDataId', 'Idx', 'Location_X', 'Location_Y', 'Scale', 'Latitude', 'Longitude', 'Precision', 'AgentID', 'Count']);
-const NUMERIC = /^-?\d+(\.\d+)?$/;
 const MAX_SHOWN = 200;
 
 export class WeChatClientSimulator {
@@ -535,21 +534,9 @@ function optional(fields: Record<string, string | undefined>): XmlObject {
  * Serialises fields as WeChat does: text in CDATA, numeric fields (CreateTime, MsgId, …)
  * bare. `bareNumbers: false` writes everything as CDATA, as the WeCom envelope does.
  */
+/** XML as WeChat writes it: CDATA text, numeric fields bare (the simulator's own field list). */
 export function wechatXml(fields: XmlObject, bareNumbers = true): string {
-  return `<xml>${children(fields, bareNumbers)}</xml>`;
-}
-
-function children(fields: XmlObject, bare: boolean): string {
-  let out = '';
-  for (const [name, value] of Object.entries(fields)) out += element(name, value, bare);
-  return out;
-}
-
-function element(name: string, value: XmlValue, bare: boolean): string {
-  if (Array.isArray(value)) return value.map((item) => element(name, item, bare)).join('');
-  if (typeof value === 'object') return `<${name}>${children(value, bare)}</${name}>`;
-  if (bare && BARE_FIELDS.has(name) && NUMERIC.test(value)) return `<${name}>${value}</${name}>`;
-  return `<${name}><![CDATA[${value.split(']]>').join(']]]]><![CDATA[>')}]]></${name}>`;
+  return buildXml(fields, 'xml', bareNumbers ? BARE_FIELDS : undefined);
 }
 
 function parseOrNull(text: string): XmlObject | null {

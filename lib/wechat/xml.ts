@@ -151,33 +151,39 @@ export interface XmlInputObject {
   [name: string]: XmlInput | undefined;
 }
 
-/** Serialises an object as WeChat expects: `<xml><Name><![CDATA[value]]></Name>…</xml>`. */
-export function buildXml(fields: XmlInputObject, root = 'xml'): string {
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+
+/**
+ * Serialises an object as WeChat expects: `<xml><Name><![CDATA[value]]></Name>…</xml>`.
+ * Numbers are written bare; so are decimal strings in `bareFields`, which lets a 64-bit
+ * MsgId be written as WeChat writes it without passing through a (lossy) number.
+ */
+export function buildXml(fields: XmlInputObject, root = 'xml', bareFields?: ReadonlySet<string>): string {
   const parts: string[] = [`<${root}>`];
-  appendChildren(parts, fields);
+  appendChildren(parts, fields, bareFields);
   parts.push(`</${root}>`);
   // One join yields a flat string: replies are kept for WeChat's retries, and a string
   // built by += is a tree of fragments that costs several times its length in memory.
   return parts.join('');
 }
 
-function appendChildren(parts: string[], fields: XmlInputObject): void {
+function appendChildren(parts: string[], fields: XmlInputObject, bareFields: ReadonlySet<string> | undefined): void {
   for (const name of Object.keys(fields)) {
     const value = fields[name];
-    if (value !== undefined) appendElement(parts, name, value);
+    if (value !== undefined) appendElement(parts, name, value, bareFields);
   }
 }
 
-function appendElement(parts: string[], name: string, value: XmlInput): void {
+function appendElement(parts: string[], name: string, value: XmlInput, bareFields: ReadonlySet<string> | undefined): void {
   if (Array.isArray(value)) {
-    for (const item of value) appendElement(parts, name, item);
-  } else if (typeof value === 'number') {
+    for (const item of value) appendElement(parts, name, item, bareFields);
+  } else if (typeof value === 'number' || (typeof value === 'string' && bareFields?.has(name) && DECIMAL.test(value))) {
     parts.push(`<${name}>${value}</${name}>`);
   } else if (typeof value === 'string') {
     parts.push(`<${name}><![CDATA[`, cdataText(value), `]]></${name}>`);
   } else {
     parts.push(`<${name}>`);
-    appendChildren(parts, value);
+    appendChildren(parts, value, bareFields);
     parts.push(`</${name}>`);
   }
 }
