@@ -20,9 +20,8 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { demoEnvironment } from '../sandbox/demo-accounts';
-import { demoCredentials } from '../sandbox/demo-credentials';
 import { PreparedDelivery, WeChatClientSimulator } from '../sandbox/wechat-client';
-import { FlowNode, packageRoot, prepareUserDir, spawnNodeRed, stopChild, waitForHttp } from '../scripts/node-red-userdir';
+import { FlowNode, packageRoot, prepareDemoUserDir, spawnNodeRed, stopChild, waitForHttp } from '../scripts/node-red-userdir';
 import { BENCH_REPLY_TEXT } from './inbound-server';
 import type { BenchSuite } from './run';
 
@@ -264,18 +263,9 @@ function benchFlows(): FlowNode[] {
 async function startNodeRed(port: number, name: string): Promise<ChildProcess> {
   const flows = benchFlows();
   const userDir = join(benchDir, `inbound-${name}`);
-  const settingsFile = prepareUserDir({
-    userDir,
-    flows,
-    credentials: demoCredentials(flows),
-    settings: {
-      uiHost: '127.0.0.1',
-      uiPort: port,
-      flowFile: 'flows.json',
-      credentialSecret: false,
-      disableEditor: true,
-      logging: { console: { level: 'warn', metrics: false, audit: false } },
-    },
+  const settingsFile = prepareDemoUserDir(userDir, flows, '127.0.0.1', port, {
+    disableEditor: true,
+    logging: { console: { level: 'warn', metrics: false, audit: false } },
   });
   const child = spawnNodeRed({
     redJs: require.resolve('node-red/red.js'),

@@ -45,7 +45,7 @@ export function prepareUserDir(spec: UserDirSpec): string {
  * ${NAME} references (see sandbox/demo-credentials.ts), kept unencrypted because they
  * hold no secret. Returns the settings file path.
  */
-export function prepareDemoUserDir(userDir: string, flows: FlowNode[], host: string, port: number): string {
+export function prepareDemoUserDir(userDir: string, flows: FlowNode[], host: string, port: number, overrides: Record<string, unknown> = {}): string {
   return prepareUserDir({
     userDir,
     flows,
@@ -59,6 +59,7 @@ export function prepareDemoUserDir(userDir: string, flows: FlowNode[], host: str
       // No "enable update notifications" prompt: the demo runs offline.
       telemetry: { enabled: false },
       logging: { console: { level: 'info', metrics: false, audit: false } },
+      ...overrides,
     },
   });
 }
