@@ -12,7 +12,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson, sendText } from '../lib/http/body';
-import { boundaryOf, splitMultipart } from '../lib/c4c/batch';
+import { boundaryOf, parseHttpMessage, splitMultipart } from '../lib/c4c/batch';
 import type { StandIn } from './server';
 import { DEMO_C4C } from './demo-accounts';
 
@@ -105,8 +105,15 @@ class ODataFailure extends Error {
   }
 }
 
-function errorBody(code: string, message: string): string {
-  return JSON.stringify({ error: { code, message: { lang: 'en', value: message } } });
+/** An OData error in SAP's JSON shape. */
+function errorReply(status: number, code: string, message: string): ODataReply {
+  return json(status, { error: { code, message: { lang: 'en', value: message } } });
+}
+
+function sendReply(res: ServerResponse, reply: ODataReply): void {
+  for (const [k, v] of Object.entries(reply.headers)) res.setHeader(k, v);
+  res.statusCode = reply.status;
+  res.end(reply.body);
 }
 
 function hex(n: number): string {
@@ -208,10 +215,10 @@ export class C4CStandIn implements StandIn {
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
     const origin = this.tenantUrl || `http://${req.headers.host ?? '127.0.0.1'}${this.prefix}`;
-    if (path.startsWith('/_sandbox/')) return this.control(req, res, path, origin);
-    if (path === TOKEN_PATH) return this.token(req, res, query);
+    if (path.startsWith('/_sandbox/')) return this.control(req, res, path);
+    if (path === TOKEN_PATH) return this.token(req, res);
     const service = Object.keys(SERVICES).find((s) => path === s || path === s.slice(0, -1) || path.startsWith(s));
-    if (!service) return sendText(res, 404, errorBody('NOT_FOUND', `no service at ${path}`), 'application/json');
+    if (!service) return sendReply(res, errorReply(404, 'NOT_FOUND', `no service at ${path}`));
     this.stats.requests++;
 
     const fault = this.takeFault(req.method ?? 'GET', req.headers['x-csrf-token'] === 'fetch');
@@ -219,17 +226,17 @@ export class C4CStandIn implements StandIn {
       req.socket.destroy();
       return;
     }
-    if (fault) return sendText(res, fault.status, errorBody(String(fault.status), 'injected fault'), 'application/json');
+    if (fault) return sendReply(res, errorReply(fault.status, String(fault.status), 'injected fault'));
 
     if (!this.authorised(req)) {
       res.setHeader('WWW-Authenticate', 'Basic realm="SAP NetWeaver Application Server"');
-      return sendText(res, 401, errorBody('401', 'Logon failed'), 'application/json');
+      return sendReply(res, errorReply(401, '401', 'Logon failed'));
     }
     let body: Buffer;
     try {
       body = await readBody(req, 4 * 1024 * 1024);
     } catch {
-      return sendText(res, 413, errorBody('413', 'Request body too large'), 'application/json');
+      return sendReply(res, errorReply(413, '413', 'Request body too large'));
     }
     const method = (req.method ?? 'GET').toUpperCase();
 
@@ -241,16 +248,11 @@ export class C4CStandIn implements StandIn {
     }
 
     const rest = path.slice(Math.min(path.length, service.length));
-    let reply: ODataReply;
     if (method === 'POST' && rest === '$batch') {
       this.stats.batches++;
-      reply = this.batch(service, origin, body.toString('utf8'), String(req.headers['content-type'] ?? ''));
-    } else {
-      reply = this.dispatch(service, origin, method, rest, query, lowerHeaders(req), body.toString('utf8'));
+      return sendReply(res, this.batch(service, origin, body.toString('utf8'), String(req.headers['content-type'] ?? '')));
     }
-    for (const [k, v] of Object.entries(reply.headers)) res.setHeader(k, v);
-    res.statusCode = reply.status;
-    res.end(reply.body);
+    sendReply(res, this.dispatch(service, origin, method, rest, query, lowerHeaders(req), body.toString('utf8')));
   }
 
   private takeFault(method: string, csrfFetch: boolean): Fault | undefined {
@@ -286,7 +288,7 @@ export class C4CStandIn implements StandIn {
     return cookies.some((v) => this.csrf.get(v) === token);
   }
 
-  private async token(req: IncomingMessage, res: ServerResponse, _query: URLSearchParams): Promise<void> {
+  private async token(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.stats.tokenRequests++;
     let form: URLSearchParams;
     try {
@@ -302,7 +304,7 @@ export class C4CStandIn implements StandIn {
     sendJson(res, 200, { access_token: token, token_type: 'Bearer', expires_in: 3600, scope: form.get('scope') ?? '' });
   }
 
-  private async control(req: IncomingMessage, res: ServerResponse, path: string, _origin: string): Promise<void> {
+  private async control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     // Demo controls: GET /_sandbox/customers, POST /_sandbox/customers/<ObjectID> {changes}, GET /_sandbox/notifications.
     try {
       if (req.method === 'GET' && path === '/_sandbox/customers') return sendJson(res, 200, this.customers());
@@ -332,7 +334,7 @@ export class C4CStandIn implements StandIn {
       if (!m || !SERVICES[service].includes(m[1])) throw new ODataFailure(404, 'SY/530', `Resource not found for segment '${rest}'`);
       const [, set, id] = m;
       const base = `${origin}${service}`;
-      if (method === 'GET') return id === undefined ? this.queryReply(base, service, set, query) : this.readReply(base, set, id);
+      if (method === 'GET') return id === undefined ? this.queryReply(base, set, query) : this.readReply(base, set, id);
       if (method === 'POST' && id === undefined) {
         const created = this.insert(set, parseJson(body), true);
         const entity = this.present(base, set, created);
@@ -354,7 +356,7 @@ export class C4CStandIn implements StandIn {
       }
       throw new ODataFailure(405, 'METHOD', `${method} is not allowed here`);
     } catch (err) {
-      if (err instanceof ODataFailure) return { status: err.status, headers: { 'Content-Type': 'application/json' }, body: errorBody(err.code, err.message) };
+      if (err instanceof ODataFailure) return errorReply(err.status, err.code, err.message);
       throw err;
     }
   }
@@ -387,13 +389,10 @@ export class C4CStandIn implements StandIn {
     return e;
   }
 
-  private queryReply(base: string, service: string, set: string, query: URLSearchParams): ODataReply {
+  private queryReply(base: string, set: string, query: URLSearchParams): ODataReply {
     let rows = this.rows(set);
     const filter = query.get('$filter');
-    if (filter) {
-      const predicate = compileFilter(filter, dateFieldsOf(set));
-      rows = rows.filter(predicate);
-    }
+    if (filter) rows = rows.filter(compileFilter(filter));
     const orderby = query.get('$orderby');
     if (orderby) rows = sortRows(rows, orderby);
     const total = rows.length;
@@ -413,7 +412,6 @@ export class C4CStandIn implements StandIn {
       const qs = [...next].map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2C/g, ',').replace(/%27/g, "'")}`).join('&');
       d.__next = `${base}${set}?${qs}`;
     }
-    void service;
     return json(200, { d });
   }
 
@@ -505,18 +503,13 @@ export class C4CStandIn implements StandIn {
 
   private batch(service: string, origin: string, body: string, contentType: string): ODataReply {
     const boundary = boundaryOf(contentType);
-    if (!boundary) return { status: 400, headers: { 'Content-Type': 'application/json' }, body: errorBody('BATCH', 'missing multipart boundary') };
+    if (!boundary) return errorReply(400, 'BATCH', 'missing multipart boundary');
     const out = `batchresponse_${hex(6)}`;
     let text = '';
     for (const part of splitMultipart(body, boundary)) {
       text += `--${out}\r\n`;
       const inner = boundaryOf(part.headers['content-type']);
-      if (inner) {
-        text += this.changeset(service, origin, part.body, inner);
-      } else {
-        const reply = this.batchOperation(service, origin, part.body);
-        text += httpPart(reply);
-      }
+      text += inner ? this.changeset(service, origin, part.body, inner) : httpPart(this.batchOperation(service, origin, part.body));
     }
     text += `--${out}--\r\n`;
     return { status: 202, headers: { 'Content-Type': `multipart/mixed; boundary=${out}` }, body: text };
@@ -539,20 +532,11 @@ export class C4CStandIn implements StandIn {
   }
 
   private batchOperation(service: string, origin: string, http: string): ODataReply {
-    const text = http.replace(/^\r?\n/, '');
-    const headEnd = /\r?\n\r?\n/.exec(text);
-    const head = headEnd ? text.slice(0, headEnd.index) : text;
-    const body = headEnd ? text.slice(headEnd.index + headEnd[0].length).replace(/\r?\n$/, '') : '';
-    const [requestLine, ...headerLines] = head.split(/\r?\n/);
-    const m = /^(GET|POST|PUT|PATCH|MERGE|DELETE) (\S+) HTTP\/1\.1$/.exec(requestLine ?? '');
-    if (!m) return { status: 400, headers: { 'Content-Type': 'application/json' }, body: errorBody('BATCH', 'malformed request line in $batch part') };
-    const headers: Record<string, string> = {};
-    for (const line of headerLines) {
-      const c = line.indexOf(':');
-      if (c > 0) headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
-    }
+    const { startLine, headers, body } = parseHttpMessage(http);
+    const m = /^(GET|POST|PUT|PATCH|MERGE|DELETE) (\S+) HTTP\/1\.1$/.exec(startLine);
+    if (!m) return errorReply(400, 'BATCH', 'malformed request line in $batch part');
     const url = new URL(m[2], 'http://batch/');
-    if (url.searchParams.has('$search')) return { status: 400, headers: { 'Content-Type': 'application/json' }, body: errorBody('BATCH', '$search is not allowed in $batch') };
+    if (url.searchParams.has('$search')) return errorReply(400, 'BATCH', '$search is not allowed in $batch');
     return this.dispatch(service, origin, m[1], url.pathname.slice(1), url.searchParams, headers, body);
   }
 
@@ -600,12 +584,13 @@ function json(status: number, value: unknown): ODataReply {
   return { status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(value) };
 }
 
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 404: 'Not Found', 412: 'Precondition Failed' };
+
 function httpPart(reply: ODataReply): string {
-  const statusText: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 404: 'Not Found', 412: 'Precondition Failed' };
   const headers = Object.entries(reply.headers)
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
-  return `Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nHTTP/1.1 ${reply.status} ${statusText[reply.status] ?? 'Status'}\r\n${headers}Content-Length: ${Buffer.byteLength(reply.body)}\r\n\r\n${reply.body}\r\n`;
+  return `Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nHTTP/1.1 ${reply.status} ${STATUS_TEXT[reply.status] ?? 'Status'}\r\n${headers}Content-Length: ${Buffer.byteLength(reply.body)}\r\n\r\n${reply.body}\r\n`;
 }
 
 function lowerHeaders(req: IncomingMessage): Record<string, string> {
@@ -690,7 +675,7 @@ function tokenize(text: string): string[] {
   return tokens;
 }
 
-function parseLiteral(token: string | undefined, dateField: boolean): Value {
+function parseLiteral(token: string | undefined): Value {
   if (token === undefined) throw new ODataFailure(400, 'SY/530', 'Invalid $filter: value missing');
   if (token.startsWith("'")) return token.slice(1, -1).replace(/''/g, "'");
   const dt = /^datetime(?:offset)?'([^']*)'$/.exec(token);
@@ -702,7 +687,6 @@ function parseLiteral(token: string | undefined, dateField: boolean): Value {
   if (token === 'true' || token === 'false') return token === 'true';
   if (token === 'null') return null;
   if (/^-?\d/.test(token)) return Number(token);
-  void dateField;
   throw new ODataFailure(400, 'SY/530', `Invalid $filter value ${token}`);
 }
 
@@ -731,10 +715,7 @@ function compare(op: string, a: Value | undefined, b: Value): boolean {
 
 class FilterParser {
   private i = 0;
-  constructor(
-    private readonly tokens: string[],
-    private readonly dates: string[],
-  ) {}
+  constructor(private readonly tokens: string[]) {}
 
   parse(): Node {
     const node = this.or();
@@ -743,21 +724,21 @@ class FilterParser {
   }
 
   private or(): Node {
-    const parts = [this.and()];
-    while (this.tokens[this.i] === 'or') {
-      this.i++;
-      parts.push(this.and());
-    }
-    return parts.length === 1 ? parts[0] : { kind: 'or', parts };
+    return this.chain('or', () => this.and());
   }
 
   private and(): Node {
-    const parts = [this.term()];
-    while (this.tokens[this.i] === 'and') {
+    return this.chain('and', () => this.term());
+  }
+
+  /** `operand (kind operand)*`, as one node. */
+  private chain(kind: Logic['kind'], operand: () => Node): Node {
+    const parts = [operand()];
+    while (this.tokens[this.i] === kind) {
       this.i++;
-      parts.push(this.term());
+      parts.push(operand());
     }
-    return parts.length === 1 ? parts[0] : { kind: 'and', parts };
+    return parts.length === 1 ? parts[0] : { kind, parts };
   }
 
   private expect(token: string): void {
@@ -775,7 +756,7 @@ class FilterParser {
       this.expect('(');
       const prop = this.tokens[this.i++];
       this.expect(',');
-      const value = parseLiteral(this.tokens[this.i++], false);
+      const value = parseLiteral(this.tokens[this.i++]);
       this.expect(')');
       if (typeof value !== 'string') throw new ODataFailure(400, 'SY/530', `${t} needs a string`);
       const test = (row: Record_) => typeof row[prop] === 'string' && (t === 'startswith' ? (row[prop] as string).startsWith(value) : (row[prop] as string).endsWith(value));
@@ -791,7 +772,7 @@ class FilterParser {
       throw new ODataFailure(400, 'SY/530', `Invalid $filter: "${t ?? ''}" is not supported`);
     }
     const op = this.tokens[this.i++];
-    const value = parseLiteral(this.tokens[this.i++], this.dates.includes(t));
+    const value = parseLiteral(this.tokens[this.i++]);
     return { kind: 'cmp', prop: t, test: (row) => compare(op, row[t], value) };
   }
 }
@@ -807,6 +788,6 @@ function toPredicate(node: Node): Predicate {
   return node.kind === 'and' ? (row) => parts.every((p) => p(row)) : (row) => parts.some((p) => p(row));
 }
 
-export function compileFilter(filter: string, dateFields: string[] = []): Predicate {
-  return toPredicate(new FilterParser(tokenize(filter), dateFields).parse());
+export function compileFilter(filter: string): Predicate {
+  return toPredicate(new FilterParser(tokenize(filter)).parse());
 }

@@ -54,10 +54,6 @@ export class AuthProvider {
     private readonly now: () => number = Date.now,
   ) {}
 
-  get type(): C4CAuthConfig['type'] {
-    return this.config.type;
-  }
-
   /** The Authorization header value for one call. */
   async header(call: CallAuth = {}): Promise<string> {
     const config = this.config;

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { C4CError } from './errors';
+import { encodeQueryValue } from './odata';
 
 export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -38,7 +39,7 @@ export type RawBatchResult = RawPartResponse | RawPartResponse[];
 
 const CRLF = '\r\n';
 
-export function newBoundary(prefix: 'batch' | 'changeset'): string {
+function newBoundary(prefix: 'batch' | 'changeset'): string {
   return `${prefix}_${randomBytes(8).toString('hex')}`;
 }
 
@@ -77,8 +78,7 @@ function encodePath(path: string): string {
       const eq = kv.indexOf('=');
       if (eq < 0) return kv;
       const value = kv.slice(eq + 1);
-      const decoded = /%[0-9A-Fa-f]{2}/.test(value) ? value : encodeURIComponent(value).replace(/%24/g, '$').replace(/%2C/g, ',').replace(/%27/g, "'");
-      return `${kv.slice(0, eq)}=${decoded}`;
+      return `${kv.slice(0, eq)}=${/%[0-9A-Fa-f]{2}/.test(value) ? value : encodeQueryValue(value)}`;
     })
     .join('&');
   return `${path.slice(0, q)}?${query}`;
@@ -160,12 +160,19 @@ function parseHeaders(head: string): Record<string, string> {
   return headers;
 }
 
+/** One HTTP message inside a batch part: its first line (request or status line), headers (lower-case names) and body. */
+export function parseHttpMessage(text: string): { startLine: string; headers: Record<string, string>; body: string } {
+  const { head, rest } = splitHead(text.replace(/^\r?\n/, ''));
+  const lineEnd = /\r?\n/.exec(head);
+  const startLine = lineEnd ? head.slice(0, lineEnd.index) : head;
+  return { startLine, headers: parseHeaders(lineEnd ? head.slice(lineEnd.index + lineEnd[0].length) : ''), body: rest.replace(/\r?\n$/, '') };
+}
+
 function parseHttpResponse(text: string): RawPartResponse {
-  const { head, rest } = splitHead(text);
-  const [statusLine, ...headerText] = head.split(/\r?\n/);
-  const m = /^HTTP\/\d\.\d\s+(\d{3})/.exec(statusLine ?? '');
+  const { startLine, headers, body } = parseHttpMessage(text);
+  const m = /^HTTP\/\d\.\d\s+(\d{3})/.exec(startLine);
   if (!m) throw new C4CError('protocol', 0, 'BAD_BATCH_RESPONSE', 'a $batch response part has no HTTP status line');
-  return { status: Number(m[1]), headers: parseHeaders(headerText.join('\r\n')), body: rest.replace(/\r?\n$/, '') };
+  return { status: Number(m[1]), headers, body };
 }
 
 /** Reads a $batch answer: one entry per request part, change sets as lists. */

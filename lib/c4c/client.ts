@@ -10,7 +10,7 @@ import { BatchPart, buildBatch, parseBatchResponse, RawPartResponse, validatePar
 import { CookieJar } from './cookies';
 import { C4CError, httpError, parseErrorBody } from './errors';
 import { HttpClient, HttpResponse } from './http';
-import { buildQuery, checkEntitySet, Entity, EntityKey, formatKey, QueryOptions, serviceRoot, unwrap } from './odata';
+import { buildQuery, checkEntitySet, Entity, EntityKey, formatKey, QueryOptions, serviceRoot, unwrap, Unwrapped } from './odata';
 
 export interface C4CClientOptions {
   baseUrl: string;
@@ -86,7 +86,7 @@ const DEFAULT_MAX_PAGES = 100;
 export class C4CClient {
   readonly root: string;
   readonly http: HttpClient;
-  readonly cookies = new CookieJar();
+  private readonly cookies = new CookieJar();
   private readonly auth: AuthProvider;
   private readonly origin: string;
   private readonly retries: number;
@@ -145,15 +145,14 @@ export class C4CClient {
     const set = checkEntitySet(entitySet);
     const url = `${this.root}${set}${formatKey(key)}?${buildQuery(options)}`;
     const res = await this.sendRead({ method: 'GET', url, headers: call.headers, what: `read ${set}` }, call);
-    const out = unwrap(res.body.toString('utf8'), headerValue(res, 'etag'));
-    return { entity: out.value as Entity, etag: out.etag, status: res.status };
+    return entityResult(res);
   }
 
   /** GET an absolute URL of this tenant, e.g. a notification's odataServiceEndpoint. */
   async readUrl(url: string, call: CallOptions = {}): Promise<EntityResult & { results?: Entity[] }> {
     const target = this.sameTenant(url, this.root);
     const res = await this.sendRead({ method: 'GET', url: target, headers: call.headers, what: 'read entity' }, call);
-    const out = unwrap(res.body.toString('utf8'), headerValue(res, 'etag'));
+    const out = unwrapResponse(res);
     if (Array.isArray(out.value)) return { entity: out.value[0] ?? null, results: out.value, status: res.status };
     return { entity: out.value, etag: out.etag, status: res.status };
   }
@@ -161,24 +160,22 @@ export class C4CClient {
   async create(entitySet: string, body: unknown, call: CallOptions = {}): Promise<EntityResult> {
     const set = checkEntitySet(entitySet);
     const res = await this.write({ method: 'POST', url: `${this.root}${set}`, body: jsonBody(body), headers: call.headers, what: `create in ${set}` }, call);
-    const out = unwrap(res.body.toString('utf8'), headerValue(res, 'etag'));
-    return { entity: out.value as Entity | null, etag: out.etag, status: res.status };
+    return entityResult(res);
   }
 
   async update(entitySet: string, key: EntityKey, body: unknown, options: WriteOptions = {}, call: CallOptions = {}): Promise<EntityResult> {
     const set = checkEntitySet(entitySet);
-    const headers = { ...call.headers, ...(options.etag ? { 'If-Match': options.etag } : {}) };
     const method = options.method ?? 'PATCH';
-    const res = await this.write({ method, url: `${this.root}${set}${formatKey(key)}`, body: jsonBody(body), headers, what: `${method} ${set}` }, call);
-    const text = res.body.toString('utf8');
-    const out = text.trim() ? unwrap(text, headerValue(res, 'etag')) : { value: null, etag: headerValue(res, 'etag') };
-    return { entity: out.value as Entity | null, etag: out.etag, status: res.status };
+    const url = `${this.root}${set}${formatKey(key)}`;
+    // Usually 204 with no body: the result is then only the new ETag.
+    const res = await this.write({ method, url, body: jsonBody(body), headers: withIfMatch(call.headers, options.etag), what: `${method} ${set}` }, call);
+    return entityResult(res);
   }
 
   async remove(entitySet: string, key: EntityKey, options: Pick<WriteOptions, 'etag'> = {}, call: CallOptions = {}): Promise<EntityResult> {
     const set = checkEntitySet(entitySet);
-    const headers = { ...call.headers, ...(options.etag ? { 'If-Match': options.etag } : {}) };
-    const res = await this.write({ method: 'DELETE', url: `${this.root}${set}${formatKey(key)}`, headers, what: `delete in ${set}` }, call);
+    const url = `${this.root}${set}${formatKey(key)}`;
+    const res = await this.write({ method: 'DELETE', url, headers: withIfMatch(call.headers, options.etag), what: `delete in ${set}` }, call);
     return { entity: null, status: res.status };
   }
 
@@ -204,16 +201,19 @@ export class C4CClient {
     return headers;
   }
 
-  private async transmit(send: Send, call: CallAuth, extra?: Record<string, string>): Promise<HttpResponse> {
-    let res = await this.http.send({ method: send.method, url: send.url, body: send.body, headers: await this.headersFor(send, call, extra) });
+  /** One request with fresh headers; the cookies it brings back are kept. */
+  private async exchange(send: Send, call: CallAuth, extra?: Record<string, string>): Promise<HttpResponse> {
+    const res = await this.http.send({ method: send.method, url: send.url, body: send.body, headers: await this.headersFor(send, call, extra) });
     this.cookies.store(send.url, res.headers);
-    if (res.status === 401 && this.auth.canRefresh()) {
-      // Our cached OAuth token expired early; a 401 means the server did nothing.
-      this.auth.invalidate();
-      res = await this.http.send({ method: send.method, url: send.url, body: send.body, headers: await this.headersFor(send, call, extra) });
-      this.cookies.store(send.url, res.headers);
-    }
     return res;
+  }
+
+  private async transmit(send: Send, call: CallAuth, extra?: Record<string, string>): Promise<HttpResponse> {
+    const res = await this.exchange(send, call, extra);
+    if (res.status !== 401 || !this.auth.canRefresh()) return res;
+    // Our cached OAuth token expired early; a 401 means the server did nothing.
+    this.auth.invalidate();
+    return this.exchange(send, call, extra);
   }
 
   /** An idempotent GET: retried with backoff on transient failures. */
@@ -304,6 +304,19 @@ export class C4CClient {
 function headerValue(res: HttpResponse, name: string): string | undefined {
   const v = res.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+function unwrapResponse(res: HttpResponse): Unwrapped {
+  return unwrap(res.body.toString('utf8'), headerValue(res, 'etag'));
+}
+
+function entityResult(res: HttpResponse): EntityResult {
+  const out = unwrapResponse(res);
+  return { entity: out.value as Entity | null, etag: out.etag, status: res.status };
+}
+
+function withIfMatch(headers: Record<string, string> | undefined, etag: string | undefined): Record<string, string> | undefined {
+  return etag ? { ...headers, 'If-Match': etag } : headers;
 }
 
 function isCsrfFailure(res: HttpResponse): boolean {

@@ -43,7 +43,6 @@ export default function register(RED: NodeAPI): void {
   function C4CNotificationIn(this: NotificationNode, config: C4CNotificationInDef) {
     RED.nodes.createNode(this, config);
     // Inner callbacks need the node; the constructor is a plain function, so alias it.
-     
     const node = this;
     const requireAuth = config.auth !== 'none';
     const user = node.credentials?.user ?? '';
@@ -82,20 +81,22 @@ export default function register(RED: NodeAPI): void {
     }
 
     async function emit(notification: C4CNotification): Promise<void> {
-      const { raw, dedupeKey: _key, ...fields } = notification;
+      const { dedupeKey: _key, ...payload } = notification;
       const msg: NodeMessage & Record<string, unknown> = {
         _msgid: RED.util.generateId(),
         topic: `${notification.businessObject}/${notification.event}`,
-        payload: { ...fields, raw },
+        payload,
       };
-      if (system?.client) {
+      const client = system?.client;
+      if (client) {
+        // Without an endpoint there is nothing to read: msg.entity stays null.
+        msg.entity = null;
         try {
-          const client = system.client;
-          const res = notification.odataEndpoint
-            ? await client.readUrl(notification.odataEndpoint, system.callAuth(msg))
-            : { entity: null as unknown, etag: undefined as string | undefined };
-          msg.entity = res.entity;
-          if (res.etag) msg.etag = res.etag;
+          if (notification.odataEndpoint) {
+            const res = await client.readUrl(notification.odataEndpoint, system.callAuth(msg));
+            msg.entity = res.entity;
+            if (res.etag) msg.etag = res.etag;
+          }
         } catch (err) {
           const e = err instanceof C4CError ? err : new C4CError('network', 0, 'READ', (err as Error).message);
           node.status({ fill: 'yellow', shape: 'ring', text: 'c4c-notification-in.status.readFailed' });

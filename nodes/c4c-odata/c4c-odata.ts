@@ -52,6 +52,11 @@ type Msg = NodeMessage & { c4c?: C4CResultInfo; etag?: string };
 
 const OPERATIONS: C4COperation[] = ['query', 'read', 'create', 'update', 'delete', 'batch'];
 
+/** An empty field is "not given"; anything else is checked by the client (a whole number ≥ 0). */
+function optionalNumber(value: string | undefined): number | undefined {
+  return value === '' || value === undefined ? undefined : Number(value);
+}
+
 export default function register(RED: NodeAPI): void {
   function evaluate(node: Node, value: string, type: string, msg: NodeMessage): Promise<unknown> {
     return new Promise((resolve, reject) => {
@@ -62,11 +67,21 @@ export default function register(RED: NodeAPI): void {
   function C4COdata(this: C4COdataNode, config: C4COdataDef) {
     RED.nodes.createNode(this, config);
     // Inner callbacks need the node; the constructor is a plain function, so alias it.
-     
     const node = this;
     const system = RED.nodes.getNode(config.system) as C4CSystemNode | null;
     const operation: C4COperation = OPERATIONS.includes(config.operation) ? config.operation : 'query';
-    const maxPages = Math.max(1, Number(config.maxPages) || 100);
+    // The editor's query options are fixed per node, so they are built once.
+    const readOptions = { select: config.select || undefined, expand: config.expand || undefined };
+    const queryOptions = {
+      ...readOptions,
+      orderby: config.orderby || undefined,
+      top: optionalNumber(config.top),
+      skip: optionalNumber(config.skip),
+      inlinecount: config.inlinecount === true,
+      allPages: config.allPages === true,
+      maxPages: Math.max(1, Number(config.maxPages) || 100),
+    };
+    const needsKey = operation === 'read' || operation === 'update' || operation === 'delete';
 
     if (!system) node.status({ fill: 'red', shape: 'ring', text: 'c4c-odata.status.noSystem' });
     else if (!system.client) node.status({ fill: 'red', shape: 'ring', text: 'c4c-odata.status.badSystem' });
@@ -83,9 +98,7 @@ export default function register(RED: NodeAPI): void {
       const call = system.callAuth(msg);
       const info: C4CResultInfo = { operation };
       if (operation === 'batch') {
-        const parts = await optional(config.body, config.bodyType || 'msg', msg);
-        const results = await client.batch(parts, call);
-        msg.payload = results;
+        msg.payload = await client.batch(await optional(config.body, config.bodyType || 'msg', msg), call);
         msg.c4c = info;
         return;
       }
@@ -96,36 +109,22 @@ export default function register(RED: NodeAPI): void {
       if (operation === 'query') {
         const filter = await optional(config.filter, config.filterType, msg);
         if (filter !== undefined && typeof filter !== 'string') throw new C4CError('input', 0, 'BAD_FILTER', RED._('c4c-odata.errors.filter'));
-        const res = await client.query(
-          set,
-          {
-            filter: filter as string | undefined,
-            select: config.select || undefined,
-            expand: config.expand || undefined,
-            orderby: config.orderby || undefined,
-            top: config.top === '' || config.top === undefined ? undefined : Number(config.top),
-            skip: config.skip === '' || config.skip === undefined ? undefined : Number(config.skip),
-            inlinecount: config.inlinecount === true,
-            allPages: config.allPages === true,
-            maxPages,
-          },
-          call,
-        );
+        const res = await client.query(set, { ...queryOptions, filter: filter as string | undefined }, call);
         msg.payload = res.results;
         Object.assign(info, { count: res.count, next: res.next, pages: res.pages, etags: res.etags });
         msg.c4c = info;
         return;
       }
 
-      const key = operation === 'create' ? undefined : ((await evaluate(node, config.key, config.keyType || 'msg', msg)) as EntityKey | undefined);
-      if (operation !== 'create' && (key === undefined || key === null || key === '')) throw new C4CError('input', 0, 'NO_KEY', RED._('c4c-odata.errors.key'));
+      const key = needsKey ? ((await evaluate(node, config.key, config.keyType || 'msg', msg)) as EntityKey | undefined) : undefined;
+      if (needsKey && (key === undefined || key === null || key === '')) throw new C4CError('input', 0, 'NO_KEY', RED._('c4c-odata.errors.key'));
       const body = operation === 'create' || operation === 'update' ? await evaluate(node, config.body, config.bodyType || 'msg', msg) : undefined;
       const etagValue = operation === 'update' || operation === 'delete' ? await optional(config.etag, config.etagType, msg) : undefined;
       const etag = typeof etagValue === 'string' && etagValue ? etagValue : undefined;
 
       const res =
         operation === 'read'
-          ? await client.read(set, key as EntityKey, { select: config.select || undefined, expand: config.expand || undefined }, call)
+          ? await client.read(set, key as EntityKey, readOptions, call)
           : operation === 'create'
             ? await client.create(set, body, call)
             : operation === 'update'
@@ -143,9 +142,10 @@ export default function register(RED: NodeAPI): void {
       node.status({ fill: 'blue', shape: 'ring', text: `c4c-odata.op.${operation}` });
       run(msg as Msg).then(
         () => {
-          const m = msg as Msg;
-          const n = Array.isArray(m.payload) ? m.payload.length : undefined;
-          node.status({ fill: 'green', shape: 'dot', text: n === undefined ? `c4c-odata.op.${operation}` : `${n} ${RED._('c4c-odata.status.rows')}` });
+          // query: how many entities came back; $batch: how many parts were answered.
+          const counted = operation === 'query' ? 'rows' : operation === 'batch' ? 'parts' : null;
+          const text = counted ? RED._(`c4c-odata.status.${counted}`, { count: (msg.payload as unknown[]).length }) : `c4c-odata.op.${operation}`;
+          node.status({ fill: 'green', shape: 'dot', text });
           send(msg);
           done();
         },

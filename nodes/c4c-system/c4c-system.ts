@@ -8,13 +8,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { C4CAuthConfig, C4CClient, CallAuth, customServicePath, DEFAULT_SCOPE, defaultTokenUrl, STANDARD_SERVICE_PATH } from '../../lib/c4c';
 
-export type C4CAuthType = C4CAuthConfig['type'];
-
 export interface C4CSystemDef extends NodeDef {
   baseUrl: string;
   service: 'standard' | 'custom';
   customService: string;
-  authType: C4CAuthType;
+  authType: C4CAuthConfig['type'];
   tokenUrl: string;
   clientId: string;
   scope: string;
@@ -33,10 +31,8 @@ export interface C4CSystemCredentials {
 }
 
 export interface C4CSystemNode extends Node<C4CSystemCredentials> {
-  /** The shared client, or null when the configuration is unusable (see configError). */
+  /** The shared client, or null when the configuration is unusable (the reason is logged at deploy). */
   client: C4CClient | null;
-  configError: string;
-  authType: C4CAuthType;
   /** Per-message auth input: msg.accessToken (bearer from msg), msg.samlAssertion (SAML bearer). */
   callAuth(msg: NodeMessage): CallAuth;
 }
@@ -46,7 +42,8 @@ function num(value: string | number | undefined, fallback: number, min: number, 
   return Number.isFinite(n) && value !== '' ? Math.min(max, Math.max(min, n)) : fallback;
 }
 
-export function authConfig(config: C4CSystemDef, creds: C4CSystemCredentials): C4CAuthConfig {
+/** Unknown auth types fall back to Basic. */
+function authConfig(config: C4CSystemDef, creds: C4CSystemCredentials): C4CAuthConfig {
   switch (config.authType) {
     case 'bearer':
       return { type: 'bearer', token: creds.token ?? '' };
@@ -66,12 +63,18 @@ export function authConfig(config: C4CSystemDef, creds: C4CSystemCredentials): C
   }
 }
 
+function callAuth(msg: NodeMessage): CallAuth {
+  const m = msg as NodeMessage & { accessToken?: unknown; samlAssertion?: unknown };
+  return {
+    bearerToken: typeof m.accessToken === 'string' ? m.accessToken : undefined,
+    assertion: typeof m.samlAssertion === 'string' ? m.samlAssertion : undefined,
+  };
+}
+
 export default function register(RED: NodeAPI): void {
   function C4CSystem(this: C4CSystemNode, config: C4CSystemDef) {
     RED.nodes.createNode(this, config);
-    this.authType = (['basic', 'bearer', 'bearer-msg', 'saml-bearer'] as const).includes(config.authType) ? config.authType : 'basic';
     this.client = null;
-    this.configError = '';
     try {
       // Node-RED leaves "${NAME}" as it is when the environment variable is not set.
       const unset = /^\$\{(\w+)\}$/.exec((config.baseUrl ?? '').trim());
@@ -80,7 +83,7 @@ export default function register(RED: NodeAPI): void {
       this.client = new C4CClient({
         baseUrl: config.baseUrl ?? '',
         servicePath,
-        auth: authConfig({ ...config, authType: this.authType }, this.credentials ?? {}),
+        auth: authConfig(config, this.credentials ?? {}),
         timeoutMs: num(config.timeout, 30, 1, 600) * 1000,
         maxConcurrent: num(config.maxConcurrent, 8, 1, 64),
         retries: num(config.retries, 3, 0, 10),
@@ -88,17 +91,10 @@ export default function register(RED: NodeAPI): void {
       });
     } catch (err) {
       // Messages from the client never contain credentials.
-      this.configError = (err as Error).message;
-      this.error(RED._('c4c-system.errors.config', { reason: this.configError }));
+      this.error(RED._('c4c-system.errors.config', { reason: (err as Error).message }));
     }
 
-    this.callAuth = (msg) => {
-      const m = msg as NodeMessage & { accessToken?: unknown; samlAssertion?: unknown };
-      return {
-        bearerToken: typeof m.accessToken === 'string' ? m.accessToken : undefined,
-        assertion: typeof m.samlAssertion === 'string' ? m.samlAssertion : undefined,
-      };
-    };
+    this.callAuth = callAuth;
 
     this.on('close', (done: () => void) => {
       this.client?.close();

@@ -1,40 +1,22 @@
 import { strict as assert } from 'node:assert';
-import { join } from 'node:path';
 import registerNotificationIn from '../../nodes/c4c-notification-in/c4c-notification-in';
 import registerOdata from '../../nodes/c4c-odata/c4c-odata';
 import registerSystem from '../../nodes/c4c-system/c4c-system';
 import registerAccount from '../../nodes/wechat-account/wechat-account';
 import registerSend from '../../nodes/wechat-send/wechat-send';
 import { DEMO_C4C, DEMO_OFFICIAL_ACCOUNT } from '../../sandbox/demo-accounts';
-import { startSandbox, Sandbox } from '../../sandbox/index';
+import type { Sandbox } from '../../sandbox/index';
 import { randomOpenId } from '../../sandbox/wechat-client';
-import { waitFor, warnings } from '../support/flow-watch';
-import { NodeRedHarness, RegisterFn } from '../support/node-red-harness';
-import { loadShippedFlow, readShippedFlow, useDemoEnvironment } from '../support/shipped-flow';
-
-// The flow routes errors through a Catch node, which the shared loader does not bring.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const registerCatch = require(join(require.resolve('@node-red/nodes/package.json'), '..', 'core', 'common', '25-catch.js')) as RegisterFn;
+import { runShippedFlow, waitFor, warnings } from '../support/flow-watch';
 
 describe('scenario: C4C customer changed notifies WeChat (flows/customer-changed-notifies-wechat.json)', () => {
-  const harness = new NodeRedHarness();
+  const run = runShippedFlow('customer-changed-notifies-wechat.json', [registerAccount, registerSend, registerNotificationIn, registerSystem, registerOdata]);
+  const { harness } = run;
   let sandbox: Sandbox;
-  let restoreEnv: () => void;
   const ROUTE = '/c4c/notify';
 
-  before(async () => {
-    sandbox = await startSandbox({ port: 0 });
-    restoreEnv = useDemoEnvironment(sandbox.baseUrl);
-    await loadShippedFlow(
-      harness,
-      [registerAccount, registerSend, registerNotificationIn, registerSystem, registerOdata, registerCatch],
-      readShippedFlow('customer-changed-notifies-wechat.json'),
-    );
-  });
-  after(async () => {
-    await harness.stop();
-    restoreEnv();
-    await sandbox.close();
+  before(() => {
+    sandbox = run.sandbox;
   });
   beforeEach(() => {
     sandbox.c4c.reset();

@@ -1,39 +1,21 @@
 import { strict as assert } from 'node:assert';
-import { join } from 'node:path';
 import registerOdata from '../../nodes/c4c-odata/c4c-odata';
 import registerSystem from '../../nodes/c4c-system/c4c-system';
 import registerAccount from '../../nodes/wechat-account/wechat-account';
 import registerIn from '../../nodes/wechat-in/wechat-in';
 import registerReply from '../../nodes/wechat-reply/wechat-reply';
-import { startSandbox, Sandbox } from '../../sandbox/index';
+import type { Sandbox } from '../../sandbox/index';
 import { randomOpenId, WeChatClientSimulator } from '../../sandbox/wechat-client';
-import { NodeRedHarness, RegisterFn } from '../support/node-red-harness';
-import { loadShippedFlow, readShippedFlow, useDemoEnvironment } from '../support/shipped-flow';
-import { waitFor, warnings } from '../support/flow-watch';
-
-// The flow routes C4C errors through a Catch node, which the shared loader does not bring.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const registerCatch = require(join(require.resolve('@node-red/nodes/package.json'), '..', 'core', 'common', '25-catch.js')) as RegisterFn;
+import { runShippedFlow, waitFor, warnings } from '../support/flow-watch';
 
 describe('scenario: WeChat follow creates a C4C customer (flows/follow-creates-customer.json)', () => {
-  const harness = new NodeRedHarness();
+  const run = runShippedFlow('follow-creates-customer.json', [registerAccount, registerIn, registerReply, registerSystem, registerOdata]);
+  const { harness } = run;
   let sandbox: Sandbox;
-  let restoreEnv: () => void;
   const PATH = '/wechat/follow';
 
-  before(async () => {
-    sandbox = await startSandbox({ port: 0 });
-    restoreEnv = useDemoEnvironment(sandbox.baseUrl);
-    await loadShippedFlow(
-      harness,
-      [registerAccount, registerIn, registerReply, registerSystem, registerOdata, registerCatch],
-      readShippedFlow('follow-creates-customer.json'),
-    );
-  });
-  after(async () => {
-    await harness.stop();
-    restoreEnv();
-    await sandbox.close();
+  before(() => {
+    sandbox = run.sandbox;
   });
   beforeEach(() => sandbox.c4c.reset());
 

@@ -1,9 +1,47 @@
 /**
- * Watching a running flow from a test: its effects land after the HTTP answer (C4C
+ * Running a shipped flow from a test and watching it: the flow runs against its own
+ * sandbox with the demo's environment, and its effects land after the HTTP answer (C4C
  * writes after WeChat was answered, sends after C4C was acknowledged), so tests wait
  * for the effect itself rather than for a fixed time.
  */
 import type { Node } from 'node-red';
+import { startSandbox, Sandbox } from '../../sandbox/index';
+import { NodeRedHarness, RegisterFn } from './node-red-harness';
+import { loadShippedFlow, readShippedFlow, useDemoEnvironment } from './shipped-flow';
+
+export interface ShippedFlowRun {
+  readonly harness: NodeRedHarness;
+  /** Available from the enclosing describe block's first hook on. */
+  readonly sandbox: Sandbox;
+}
+
+/**
+ * Registers before/after hooks in the calling describe block that start a sandbox, point
+ * the demo environment at it and load flows/<file> with `nodes` (the core nodes it uses
+ * come with it), then stop all of it again.
+ */
+export function runShippedFlow(file: string, nodes: RegisterFn[]): ShippedFlowRun {
+  const harness = new NodeRedHarness();
+  let sandbox: Sandbox | undefined;
+  let restoreEnv = () => {};
+  before(async () => {
+    sandbox = await startSandbox({ port: 0 });
+    restoreEnv = useDemoEnvironment(sandbox.baseUrl);
+    await loadShippedFlow(harness, nodes, readShippedFlow(file));
+  });
+  after(async () => {
+    await harness.stop();
+    restoreEnv();
+    await sandbox?.close();
+  });
+  return {
+    harness,
+    get sandbox(): Sandbox {
+      if (!sandbox) throw new Error('the sandbox starts in the before hook');
+      return sandbox;
+    },
+  };
+}
 
 /** Polls `done` until it holds; fails naming `what` if it never does within `limitMs`. */
 export async function waitFor(what: string, done: () => boolean, limitMs = 10_000): Promise<void> {
