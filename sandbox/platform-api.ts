@@ -223,6 +223,29 @@ export abstract class PlatformApiStandIn {
   }
 
   /**
+   * Applies an injected fault, then checks the request's access token. Resolves with the
+   * token's family, or null once the request has been answered (fault or token error).
+   */
+  protected async authorise(req: IncomingMessage, res: ServerResponse, api: string, query: URLSearchParams): Promise<string | null> {
+    if (await this.faults.apply(api, res)) {
+      req.resume();
+      return null;
+    }
+    const check = this.tokens.check(query.get('access_token'));
+    if (!check.ok) {
+      req.resume();
+      sendJson(res, 200, { errcode: check.errcode, errmsg: check.errmsg });
+      return null;
+    }
+    return check.family;
+  }
+
+  /** The answer for a path no API lives at. */
+  protected notFound(res: ServerResponse, path: string): void {
+    sendJson(res, 404, { errcode: 404, errmsg: `no API at ${path}` });
+  }
+
+  /**
    * Reads the upload's `media` part and checks its type and size against `limits`. When
    * something is wrong it answers with the platform's error and returns null.
    */

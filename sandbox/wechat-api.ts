@@ -8,13 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../lib/http/body';
 import { DEMO_OFFICIAL_ACCOUNT } from './demo-accounts';
-import {
-  JsonObject,
-  isObject,
-  newMediaId,
-  readJson,
-  PlatformApiStandIn,
-} from './platform-api';
+import { JsonObject, PlatformApiStandIn, isObject, newMediaId, readJson } from './platform-api';
 import type { StandIn } from './server';
 
 export interface OfficialApiOptions {
@@ -62,7 +56,7 @@ export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
     const api = path.replace(/^\/cgi-bin\//, '');
     if (api === 'token' && req.method === 'GET') return this.classicToken(res, api, query);
     if (api === 'stable_token' && req.method === 'POST') return this.stableToken(req, res, api);
-    if (req.method !== 'POST') return sendJson(res, 404, { errcode: 404, errmsg: `no API at ${path}` });
+    if (req.method !== 'POST') return this.notFound(res, path);
     switch (api) {
       case 'message/custom/send':
         return this.withToken(req, res, api, query, (appId, body) => this.customSend(res, api, appId, body));
@@ -71,7 +65,7 @@ export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
       case 'media/upload':
         return this.upload(req, res, api, query);
       default:
-        return sendJson(res, 404, { errcode: 404, errmsg: `no API at ${path}` });
+        return this.notFound(res, path);
     }
   }
 
@@ -116,12 +110,11 @@ export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
     query: URLSearchParams,
     then: (appId: string, body: JsonObject) => void,
   ): Promise<void> {
-    if (await this.faults.apply(api, res)) return;
-    const check = this.tokens.check(query.get('access_token'));
-    if (!check.ok) return sendJson(res, 200, { errcode: check.errcode, errmsg: check.errmsg });
+    const family = await this.authorise(req, res, api, query);
+    if (family === null) return;
     const body = await readJson(req);
     if (!body) return sendJson(res, 200, { errcode: 47001, errmsg: 'data format error' });
-    then(check.family.slice(check.family.indexOf(':') + 1), body);
+    then(appIdOf(family), body);
   }
 
   private customSend(res: ServerResponse, api: string, appId: string, body: JsonObject): void {
@@ -141,17 +134,18 @@ export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
   }
 
   private async upload(req: IncomingMessage, res: ServerResponse, api: string, query: URLSearchParams): Promise<void> {
-    if (await this.faults.apply(api, res)) return;
-    const check = this.tokens.check(query.get('access_token'));
-    if (!check.ok) {
-      req.resume();
-      return sendJson(res, 200, { errcode: check.errcode, errmsg: check.errmsg });
-    }
+    const family = await this.authorise(req, res, api, query);
+    if (family === null) return;
     const type = query.get('type') ?? '';
     const file = await this.receiveMedia(req, res, type, MEDIA_LIMITS);
     if (!file) return;
     const mediaId = newMediaId();
-    this.media.push({ mediaId, type, filename: file.filename, size: file.data.length, account: check.family.slice(check.family.indexOf(':') + 1) });
+    this.media.push({ mediaId, type, filename: file.filename, size: file.data.length, account: appIdOf(family) });
     sendJson(res, 200, { type, media_id: mediaId, created_at: Math.floor(this.now() / 1000) });
   }
+}
+
+/** Token families are "stable:<AppID>" and "classic:<AppID>". */
+function appIdOf(family: string): string {
+  return family.slice(family.indexOf(':') + 1);
 }

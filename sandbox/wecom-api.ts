@@ -9,13 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { sendJson } from '../lib/http/body';
 import { DEMO_WECOM_APP } from './demo-accounts';
-import {
-  JsonObject,
-  isObject,
-  newMediaId,
-  readJson,
-  PlatformApiStandIn,
-} from './platform-api';
+import { JsonObject, PlatformApiStandIn, isObject, newMediaId, readJson } from './platform-api';
 import type { StandIn } from './server';
 
 export interface WeComApp {
@@ -63,7 +57,7 @@ export class WeComApiStandIn extends PlatformApiStandIn implements StandIn {
     if (api === 'gettoken' && req.method === 'GET') return this.getToken(res, api, query);
     if (req.method === 'POST' && api === 'message/send') return this.send(req, res, api, query);
     if (req.method === 'POST' && api === 'media/upload') return this.upload(req, res, api, query);
-    sendJson(res, 404, { errcode: 404, errmsg: `no API at ${path}` });
+    this.notFound(res, path);
   }
 
   private async getToken(res: ServerResponse, api: string, query: URLSearchParams): Promise<void> {
@@ -80,22 +74,14 @@ export class WeComApiStandIn extends PlatformApiStandIn implements StandIn {
   }
 
   /** Fault, then token; resolves the app the token belongs to. */
-  private async authorise(req: IncomingMessage, res: ServerResponse, api: string, query: URLSearchParams): Promise<WeComApp | null> {
-    if (await this.faults.apply(api, res)) {
-      req.resume();
-      return null;
-    }
-    const check = this.tokens.check(query.get('access_token'));
-    if (!check.ok) {
-      req.resume();
-      sendJson(res, 200, { errcode: check.errcode, errmsg: check.errmsg });
-      return null;
-    }
-    return this.apps.find((a) => `${a.corpId}:${a.agentId}` === check.family) ?? null;
+  private async authoriseApp(req: IncomingMessage, res: ServerResponse, api: string, query: URLSearchParams): Promise<WeComApp | null> {
+    const family = await this.authorise(req, res, api, query);
+    if (family === null) return null;
+    return this.apps.find((a) => `${a.corpId}:${a.agentId}` === family) ?? null;
   }
 
   private async send(req: IncomingMessage, res: ServerResponse, api: string, query: URLSearchParams): Promise<void> {
-    const app = await this.authorise(req, res, api, query);
+    const app = await this.authoriseApp(req, res, api, query);
     if (!app) return;
     const body = await readJson(req);
     if (!body) return sendJson(res, 200, { errcode: 47001, errmsg: 'data format error' });
@@ -147,7 +133,7 @@ export class WeComApiStandIn extends PlatformApiStandIn implements StandIn {
   }
 
   private async upload(req: IncomingMessage, res: ServerResponse, api: string, query: URLSearchParams): Promise<void> {
-    const app = await this.authorise(req, res, api, query);
+    const app = await this.authoriseApp(req, res, api, query);
     if (!app) return;
     const type = query.get('type') ?? '';
     // WeCom refuses files of 5 bytes or less.

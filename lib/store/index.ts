@@ -14,7 +14,7 @@ export { PostgresStore } from './postgres-store';
 export { SqliteStore } from './sqlite-store';
 
 /** File name of the embedded store inside the Node-RED userDir. */
-export const EMBEDDED_STORE_FILE = 'wechat-sap.sqlite';
+const EMBEDDED_STORE_FILE = 'wechat-sap.sqlite';
 
 /** Node-RED's own default when settings name no userDir. */
 export function defaultUserDir(userDir: string | undefined): string {
@@ -35,6 +35,15 @@ export interface StoreLease {
   readonly store: Store;
   /** Gives the store back; the last release closes it. Idempotent. */
   release(): Promise<void>;
+}
+
+/**
+ * For a node's 'close' handler: gives the lease back (when there is one) and then calls
+ * done, with the error if closing the store failed.
+ */
+export function releaseThen(lease: StoreLease | null, done: (err?: Error) => void): void {
+  if (!lease) return done();
+  lease.release().then(() => done(), done);
 }
 
 interface SharedEntry {

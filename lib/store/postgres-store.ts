@@ -4,7 +4,7 @@
  * advisory locks, which PostgreSQL releases by itself if a holder's connection dies.
  */
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import { PostgresStoreConfig, Store, StoreError, StoreOptions, checkIdentifier } from './types';
+import { PostgresStoreConfig, Store, StoreError, StoreOptions, checkIdentifier, checkSchemaVersion } from './types';
 
 interface Tables {
   kv: string;
@@ -31,7 +31,7 @@ export class PostgresStore implements Store {
   private readonly tables: Tables;
   private readonly schema: string;
   private readonly prefix: string;
-  private pool: Pool | null = null;
+  /** The pool once connected and migrated; null until the first operation and after close. */
   private ready: Promise<Pool> | null = null;
   private readonly now: () => number;
   private lastSweep = 0;
@@ -118,16 +118,11 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = null;
+    const ready = this.ready;
     this.ready = null;
+    // A connection still being opened is ended too, once it is there.
+    const pool = await ready?.catch(() => null);
     await pool?.end();
-  }
-
-  /** Drops our schema objects: for tests that create a schema per run. */
-  async dropSchema(): Promise<void> {
-    const pool = await this.open();
-    await pool.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`);
   }
 
   private open(): Promise<Pool> {
@@ -155,7 +150,6 @@ export class PostgresStore implements Store {
       await pool.end().catch(() => undefined);
       throw new StoreError(`PostgreSQL store ${this.description} is not usable: ${(err as Error).message}`);
     }
-    this.pool = pool;
     return pool;
   }
 
@@ -169,9 +163,7 @@ export class PostgresStore implements Store {
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.tables.meta} (name TEXT PRIMARY KEY, value TEXT NOT NULL)`);
       const row = await client.query<{ value: string }>(`SELECT value FROM ${this.tables.meta} WHERE name = 'schema_version'`);
       const version = row.rows[0] ? Number(row.rows[0].value) : 0;
-      if (version > MIGRATIONS.length) {
-        throw new StoreError(`the database schema (version ${version}) is newer than this package understands (${MIGRATIONS.length})`);
-      }
+      checkSchemaVersion(version, MIGRATIONS.length);
       for (let i = version; i < MIGRATIONS.length; i++) {
         await client.query(
           MIGRATIONS[i].replaceAll('{kv_index}', `"${this.prefix}kv_expires"`).replaceAll('{kv}', this.tables.kv),
@@ -225,5 +217,3 @@ function describeTarget(config: PostgresStoreConfig): string {
   }
   return `${config.host || 'localhost'}:${config.port || 5432}/${config.database || ''}`;
 }
-
-export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { SqliteStoreConfig, Store, StoreError, StoreOptions } from './types';
+import { SqliteStoreConfig, Store, StoreError, StoreOptions, checkSchemaVersion } from './types';
 
 type Database = BetterSqlite3.Database;
 
@@ -177,14 +177,10 @@ function migrate(db: Database): void {
   db.transaction(() => {
     const row = db.prepare("SELECT value FROM wxbridge_meta WHERE name = 'schema_version'").get() as { value: string } | undefined;
     const version = row ? Number(row.value) : 0;
-    if (version > MIGRATIONS.length) {
-      throw new StoreError(`the database schema (version ${version}) is newer than this package understands (${MIGRATIONS.length})`);
-    }
+    checkSchemaVersion(version, MIGRATIONS.length);
     for (let i = version; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]);
     db.prepare(
       "INSERT INTO wxbridge_meta (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     ).run(String(MIGRATIONS.length));
   }).immediate();
 }
-
-export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;

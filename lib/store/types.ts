@@ -82,3 +82,10 @@ export function checkIdentifier(value: string, what: string): string {
   }
   return value;
 }
+
+/** Refuses a database whose recorded schema version is newer than the steps this package knows. */
+export function checkSchemaVersion(version: number, known: number): void {
+  if (version > known) {
+    throw new StoreError(`the database schema (version ${version}) is newer than this package understands (${known})`);
+  }
+}

@@ -123,9 +123,7 @@ export class WeChatApiClient {
 
   /** Sends a prepared message (see prepareMessage / replyToActiveMessage). */
   async send(message: OutboundMessage): Promise<SendResult> {
-    const path = SEND_PATHS[message.api];
-    const result = await this.post(path, message.body);
-    return result as SendResult;
+    return (await this.post(SEND_PATHS[message.api], message.body)) as SendResult;
   }
 
   /** Delivers a passive reply that missed its deadline as an active message to `toUser`. */
@@ -257,7 +255,7 @@ function sharedManager(store: Store, account: ApiAccount, base: string, create: 
 }
 
 /** OA stable and classic tokens are separate families; a WeCom token belongs to corp + app. */
-export function tokenIdentity(account: ApiAccount): string {
+function tokenIdentity(account: ApiAccount): string {
   if (account.kind === 'wecom') return `wecom:${account.appId}:${account.agentId ?? ''}`;
   return `oa:${account.appId}:${account.tokenMode === 'classic' ? 'classic' : 'stable'}`;
 }

@@ -9,7 +9,7 @@ export interface ErrorHint {
   action: string;
 }
 
-/** Codes we explain; the table in README.md is generated from the same facts. */
+/** Codes we explain; keep the errcode table in README.md in step with these. */
 export const ERROR_HINTS: Readonly<Record<number, ErrorHint>> = {
   [-1]: { meaning: 'the platform is busy', action: 'retried once after a pause; try again later' },
   40001: {
@@ -49,10 +49,6 @@ export const TOKEN_ERRCODES: ReadonlySet<number> = new Set([40001, 40014, 42001]
 /** Codes never retried: retrying would burn quota or cannot succeed. */
 export const NO_RETRY_ERRCODES: ReadonlySet<number> = new Set([45009, 45011, 45015, 45047, 48001, 60020]);
 
-export function errorHint(errcode: number): ErrorHint | undefined {
-  return ERROR_HINTS[errcode];
-}
-
 /** The platform answered with an errcode other than 0. */
 export class WeChatApiError extends Error {
   readonly hint: string;
@@ -64,7 +60,7 @@ export class WeChatApiError extends Error {
     readonly errcode: number,
     readonly errmsg: string,
   ) {
-    const hint = errorHint(errcode);
+    const hint: ErrorHint | undefined = ERROR_HINTS[errcode];
     const hintText = hint ? `${hint.meaning}. ${hint.action}` : 'see the platform\'s global error code list';
     super(`${api} failed: errcode ${errcode} (${errmsg || 'no errmsg'}). ${hintText}`);
     this.name = 'WeChatApiError';

@@ -9,8 +9,8 @@ import type { NormalizedReply } from './replies';
 
 export type JsonObject = Record<string, unknown>;
 
-export const OFFICIAL_CUSTOM_TYPES = ['text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'msgmenu', 'miniprogrampage'] as const;
-export const WECOM_APP_TYPES = [
+const OFFICIAL_CUSTOM_TYPES = ['text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'msgmenu', 'miniprogrampage'] as const;
+const WECOM_APP_TYPES = [
   'text',
   'image',
   'voice',
@@ -23,7 +23,7 @@ export const WECOM_APP_TYPES = [
   'miniprogram_notice',
   'template_card',
 ] as const;
-export const WECOM_CARD_TYPES = ['text_notice', 'news_notice', 'button_interaction', 'vote_interaction', 'multiple_interaction'];
+const WECOM_CARD_TYPES = ['text_notice', 'news_notice', 'button_interaction', 'vote_interaction', 'multiple_interaction'];
 
 /** Which API a body goes to: OA customer service, OA template, WeCom app message. */
 export type MessageApi = 'custom' | 'template' | 'app';
@@ -101,11 +101,10 @@ export function validateCustomMessage(input: JsonObject): JsonObject {
     case 'image':
     case 'voice':
     case 'mpnews':
-      requireString(content, 'media_id', path);
+      checkMediaContent(content, path);
       break;
     case 'video':
-      requireString(content, 'media_id', path);
-      optionalStrings(content, ['thumb_media_id', 'title', 'description'], path);
+      checkMediaContent(content, path, ['thumb_media_id', 'title', 'description']);
       break;
     case 'music':
       requireString(content, 'thumb_media_id', path);
@@ -130,7 +129,7 @@ export function validateCustomMessage(input: JsonObject): JsonObject {
 }
 
 /** OA template message: {touser, template_id, data: {key: {value}}, url?, miniprogram?, client_msg_id?}. */
-export function validateTemplateMessage(input: JsonObject): JsonObject {
+function validateTemplateMessage(input: JsonObject): JsonObject {
   requireString(input, 'touser', 'body');
   requireString(input, 'template_id', 'body');
   const data = requireObject(input, 'data', 'body');
@@ -201,11 +200,10 @@ function checkAppContent(msgtype: (typeof WECOM_APP_TYPES)[number], content: Jso
     case 'image':
     case 'voice':
     case 'file':
-      requireString(content, 'media_id', path);
+      checkMediaContent(content, path);
       break;
     case 'video':
-      requireString(content, 'media_id', path);
-      optionalStrings(content, ['title', 'description'], path);
+      checkMediaContent(content, path, ['title', 'description']);
       break;
     case 'textcard':
       maxBytes(requireString(content, 'title', path), 128, `${path}.title`);
@@ -282,6 +280,12 @@ function checkArticles(content: JsonObject, path: string, check: (a: JsonObject,
   });
 }
 
+/** Content that refers to uploaded media: a media_id and, for video, optional texts. */
+function checkMediaContent(content: JsonObject, path: string, optional: string[] = []): void {
+  requireString(content, 'media_id', path);
+  optionalStrings(content, optional, path);
+}
+
 function checkMenu(content: JsonObject, path: string): void {
   optionalStrings(content, ['head_content', 'tail_content'], path);
   const list = content.list;
@@ -338,7 +342,7 @@ export function activeContent(reply: NormalizedReply): JsonObject {
 }
 
 /** Upload limits in bytes per media type, checked before anything is sent. */
-export const MEDIA_LIMITS: Readonly<Record<AccountKind, Readonly<Record<string, number>>>> = {
+const MEDIA_LIMITS: Readonly<Record<AccountKind, Readonly<Record<string, number>>>> = {
   official: { image: 10 * 1024 * 1024, voice: 2 * 1024 * 1024, video: 10 * 1024 * 1024, thumb: 64 * 1024 },
   wecom: { image: 10 * 1024 * 1024, voice: 2 * 1024 * 1024, video: 10 * 1024 * 1024, file: 20 * 1024 * 1024 },
 };
@@ -356,7 +360,7 @@ export function checkMedia(kind: AccountKind, type: string, data: Buffer): void 
 }
 
 /** What a Buffer payload can be sent as; an OA 'thumb' is only ever part of another message. */
-export const SENDABLE_MEDIA_TYPES: Readonly<Record<AccountKind, readonly string[]>> = {
+const SENDABLE_MEDIA_TYPES: Readonly<Record<AccountKind, readonly string[]>> = {
   official: ['image', 'voice', 'video'],
   wecom: ['image', 'voice', 'video', 'file'],
 };

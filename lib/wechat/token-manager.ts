@@ -53,7 +53,7 @@ interface SealedToken {
 /** Below this remaining lifetime a token is never handed out, even as a fallback. */
 const LAST_USE_MARGIN_MS = 30_000;
 
-export function secretFingerprint(secret: string): string {
+function secretFingerprint(secret: string): string {
   return createHmac('sha256', 'wxbridge:token-cache-key').update(secret).digest('hex').slice(0, 24);
 }
 

@@ -6,7 +6,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { AccountKind, CallbackAccount } from '../../lib/wechat/callback';
 import type { WeChatSapStoreNode } from '../wechat-sap-store/wechat-sap-store';
-import { Store, StoreLease, acquireStore, embeddedStoreConfig } from '../../lib/store';
+import { Store, StoreLease, acquireStore, embeddedStoreConfig, releaseThen } from '../../lib/store';
 import { TokenMode, WeChatApiClient } from '../../lib/wechat/api-client';
 
 export interface WeChatAccountDef extends NodeDef {
@@ -100,12 +100,11 @@ export default function register(RED: NodeAPI): void {
       }
       return client;
     };
-    this.on('close', (done: () => void) => {
+    this.on('close', (done: (err?: Error) => void) => {
       clients.clear();
       const lease = embedded;
       embedded = null;
-      if (!lease) return done();
-      lease.release().then(done, done);
+      releaseThen(lease, done);
     });
   }
 

@@ -5,7 +5,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { Store, StoreConfig, StoreLease, acquireStore, defaultUserDir, embeddedStoreConfig } from '../../lib/store';
+import { Store, StoreConfig, StoreLease, acquireStore, defaultUserDir, embeddedStoreConfig, releaseThen } from '../../lib/store';
 
 export interface WeChatSapStoreDef extends NodeDef {
   kind: 'sqlite' | 'postgres';
@@ -67,10 +67,7 @@ export default function register(RED: NodeAPI): void {
       this.problem = (err as Error).message;
       this.error(RED._('wechat-sap-store.error.config', { message: this.problem }));
     }
-    this.on('close', (done: () => void) => {
-      if (!lease) return done();
-      lease.release().then(done, done);
-    });
+    this.on('close', (done: (err?: Error) => void) => releaseThen(lease, done));
   }
 
   RED.nodes.registerType<WeChatSapStoreNode, WeChatSapStoreDef, object, WeChatSapStoreCredentials>('wechat-sap-store', WeChatSapStore, {

@@ -67,25 +67,29 @@ export default function register(RED: NodeAPI): void {
       new Promise<unknown>((resolve, reject) =>
         RED.util.evaluateNodeProperty(value, type, node, msg, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result))),
       );
+    // Config nodes start before the nodes that use them, so both are resolved once.
+    const account = RED.nodes.getNode(config.account) as WeChatAccountNode | null;
+    const storeNode = config.store ? (RED.nodes.getNode(config.store) as WeChatSapStoreNode | null) : null;
+    // Everything but the recipient is the same for every message.
+    const fixedDefaults: Omit<MessageDefaults, 'touser'> = {
+      toparty: config.toParty?.trim() || undefined,
+      totag: config.toTag?.trim() || undefined,
+      agentId: account?.agentId,
+      safe: config.safe === true,
+      enableIdTrans: config.enableIdTrans === true,
+      enableDuplicateCheck: config.enableDuplicateCheck === true,
+      duplicateCheckInterval: Number(config.duplicateCheckInterval) || undefined,
+    };
 
     async function deliver(msg: SendMessage): Promise<void> {
-      const account = RED.nodes.getNode(config.account) as WeChatAccountNode | null;
       if (!account) throw new Error(RED._('wechat-send.error.noAccount'));
-      const storeNode = config.store ? (RED.nodes.getNode(config.store) as WeChatSapStoreNode | null) : null;
-      if (config.store && !storeNode?.store) throw new Error(RED._('wechat-send.error.store', { detail: storeNode?.problem ?? 'not found' }));
+      if (config.store && !storeNode?.store) {
+        throw new Error(RED._('wechat-send.error.store', { detail: storeNode?.problem ?? RED._('wechat-send.error.storeMissing') }));
+      }
       const client = account.api(storeNode?.store ?? undefined);
 
       const recipient = config.to ? await evaluate(config.to, config.toType || 'msg', msg) : undefined;
-      const defaults: MessageDefaults = {
-        touser: recipientList(recipient),
-        toparty: config.toParty?.trim() || undefined,
-        totag: config.toTag?.trim() || undefined,
-        agentId: account.agentId,
-        safe: config.safe === true,
-        enableIdTrans: config.enableIdTrans === true,
-        enableDuplicateCheck: config.enableDuplicateCheck === true,
-        duplicateCheckInterval: Number(config.duplicateCheckInterval) || undefined,
-      };
+      const defaults: MessageDefaults = { ...fixedDefaults, touser: recipientList(recipient) };
 
       let message: OutboundMessage;
       const payload = msg.payload;

@@ -48,12 +48,30 @@ export function pgConfig(schema: string, extra: Partial<PostgresStoreConfig> = {
   return { kind: 'postgres', connectionString: PG_URL, schema, ...extra };
 }
 
-export async function dropSchema(schema: string): Promise<void> {
+/** Runs fn with a connected client of its own, closed afterwards. */
+export async function withPostgres<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: PG_URL });
   await client.connect();
   try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    return await fn(client);
   } finally {
     await client.end();
   }
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  await withPostgres((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+}
+
+/**
+ * Call inside a `describe`: a fresh schema for its tests. The suite needs PostgreSQL
+ * (see requirePostgres) and drops the schema when it is done.
+ */
+export function usePostgresSchema(): string {
+  const schema = uniqueSchema();
+  before(function () {
+    return requirePostgres(this);
+  });
+  after(() => dropSchema(schema).catch(() => undefined));
+  return schema;
 }

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import Database from 'better-sqlite3';
 import { Store, StoreError, acquireStore, createStore, embeddedStoreConfig } from '../../../lib/store';
-import { PG_URL, dropSchema, pgConfig, requirePostgres, uniqueSchema } from './pg-support';
+import { pgConfig, usePostgresSchema, withPostgres } from './pg-support';
 
 interface Clock {
   t: number;
@@ -17,15 +16,25 @@ function clock(): Clock {
   return c;
 }
 
+/** Work that holds its lock for `ms`, and the most holders ever seen inside at once. */
+function lockedWork(ms: number): { work: () => Promise<void>; maxInside: () => number } {
+  let inside = 0;
+  let max = 0;
+  const work = async () => {
+    inside++;
+    max = Math.max(max, inside);
+    await new Promise((r) => setTimeout(r, ms));
+    inside--;
+  };
+  return { work, maxInside: () => max };
+}
+
 /** The same behaviour is required of both stores. */
-function contract(name: string, open: (now: () => number) => Store, setup?: (ctx: Mocha.Context) => Promise<void>): void {
+function contract(name: string, open: (now: () => number) => Store): void {
   describe(`${name} store contract`, function () {
     let store: Store;
     let time: Clock;
 
-    before(async function () {
-      if (setup) await setup(this);
-    });
     beforeEach(() => {
       time = clock();
       store = open(time.now);
@@ -72,16 +81,9 @@ function contract(name: string, open: (now: () => number) => Store, setup?: (ctx
     });
 
     it('runs lock holders of one name one at a time and releases after a failure', async () => {
-      let inside = 0;
-      let maxInside = 0;
-      const work = async () => {
-        inside++;
-        maxInside = Math.max(maxInside, inside);
-        await new Promise((r) => setTimeout(r, 5));
-        inside--;
-      };
+      const { work, maxInside } = lockedWork(5);
       await Promise.all(Array.from({ length: 5 }, () => store.withLock('L', work)));
-      assert.equal(maxInside, 1);
+      assert.equal(maxInside(), 1);
       await assert.rejects(store.withLock('L', async () => Promise.reject(new Error('boom'))), /boom/);
       assert.equal(await store.withLock('L', async () => 'free again'), 'free again');
     });
@@ -153,24 +155,18 @@ describe('lib/store', () => {
   });
 
   describe('postgres', () => {
-    const schema = uniqueSchema();
-    after(() => dropSchema(schema).catch(() => undefined));
+    const schema = usePostgresSchema();
 
-    contract('postgres', (now) => createStore(pgConfig(schema), { now }), (ctx) => requirePostgres(ctx));
+    contract('postgres', (now) => createStore(pgConfig(schema), { now }));
 
     describe('postgres specifics', () => {
-      before(function () {
-        return requirePostgres(this);
-      });
-
       it('creates its schema and tables with a prefix, and migrates concurrently without error', async () => {
         const stores = Array.from({ length: 4 }, () => createStore(pgConfig(schema, { tablePrefix: 'mig_' })));
         await Promise.all(stores.map((s, i) => s.put(`k${i}`, 'v')));
-        const client = new Client({ connectionString: PG_URL });
-        await client.connect();
-        const version = await client.query(`SELECT value FROM "${schema}"."mig_meta" WHERE name = 'schema_version'`);
-        const rows = await client.query(`SELECT count(*)::int AS n FROM "${schema}"."mig_kv"`);
-        await client.end();
+        const [version, rows] = await withPostgres(async (client) => [
+          await client.query(`SELECT value FROM "${schema}"."mig_meta" WHERE name = 'schema_version'`),
+          await client.query(`SELECT count(*)::int AS n FROM "${schema}"."mig_kv"`),
+        ]);
         assert.equal(version.rows[0].value, '1');
         assert.equal(rows.rows[0].n, 4);
         await Promise.all(stores.map((s) => s.close()));
@@ -187,16 +183,9 @@ describe('lib/store', () => {
       it('serialises lock holders across two pools', async () => {
         const a = createStore(pgConfig(schema));
         const b = createStore(pgConfig(schema));
-        let inside = 0;
-        let maxInside = 0;
-        const work = async () => {
-          inside++;
-          maxInside = Math.max(maxInside, inside);
-          await new Promise((r) => setTimeout(r, 10));
-          inside--;
-        };
+        const { work, maxInside } = lockedWork(10);
         await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).withLock('x', work)));
-        assert.equal(maxInside, 1);
+        assert.equal(maxInside(), 1);
         await Promise.all([a.close(), b.close()]);
       });
     });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Sandbox, startSandbox } from '../../../sandbox';
 import { DEMO_OFFICIAL_ACCOUNT } from '../../../sandbox/demo-accounts';
-import { PG_URL, dropSchema, requirePostgres, uniqueSchema } from '../store/pg-support';
+import { PG_URL, usePostgresSchema } from '../store/pg-support';
 
 interface WorkerResult {
   sent: number;
@@ -75,11 +75,7 @@ describe('several instances in separate processes', () => {
   beforeEach(() => sandbox.wechat.reset());
 
   describe('sharing PostgreSQL', () => {
-    const schema = uniqueSchema();
-    before(function () {
-      return requirePostgres(this);
-    });
-    after(() => dropSchema(schema).catch(() => undefined));
+    const schema = usePostgresSchema();
 
     it('200 concurrent sends from two processes make exactly one token request', async () => {
       const workers = ['a', 'b'].map((id) => new Worker({ ...baseEnv(), STORE_KIND: 'postgres', PG_URL, PG_SCHEMA: schema, SEND_COUNT: '100', WORKER_ID: id }));

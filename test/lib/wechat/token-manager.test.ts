@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Store, createStore } from '../../../lib/store';
 import { FetchedToken, TokenManager, tokenCacheKey } from '../../../lib/wechat/token-manager';
-import { dropSchema, pgConfig, requirePostgres, uniqueSchema } from '../store/pg-support';
+import { pgConfig, usePostgresSchema } from '../store/pg-support';
 
 const SECRET = 'app-secret-never-stored';
 
@@ -14,7 +14,14 @@ class FakePlatform {
   lifetime = 7200;
   failNext: Error | null = null;
   /** Resolves fetches only when released, to hold concurrent callers in flight. */
-  gate: Promise<void> = Promise.resolve();
+  private gate: Promise<void> = Promise.resolve();
+
+  /** Holds every fetch until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void;
+    this.gate = new Promise((r) => (release = r));
+    return release;
+  }
 
   fetch = async (): Promise<FetchedToken> => {
     this.fetches++;
@@ -49,8 +56,7 @@ describe('lib/wechat/token-manager', () => {
   });
 
   it('fetches once for a burst of concurrent callers (single flight)', async () => {
-    let release!: () => void;
-    platform.gate = new Promise((r) => (release = r));
+    const release = platform.hold();
     const m = manager();
     const pending = Array.from({ length: 1000 }, () => m.getToken());
     release();
@@ -145,8 +151,7 @@ describe('lib/wechat/token-manager', () => {
   });
 
   it('lets two instances on one SQLite file (two processes) fetch once between them', async () => {
-    let release!: () => void;
-    platform.gate = new Promise((r) => (release = r));
+    const release = platform.hold();
     const other = createStore({ kind: 'sqlite', path: join(dir, 'tokens.sqlite') }, { now });
     const a = manager(store);
     const b = manager(other);
@@ -171,15 +176,10 @@ describe('lib/wechat/token-manager', () => {
   });
 
   describe('on PostgreSQL', () => {
-    const schema = uniqueSchema();
-    before(function () {
-      return requirePostgres(this);
-    });
-    after(() => dropSchema(schema).catch(() => undefined));
+    const schema = usePostgresSchema();
 
     it('lets three instances with separate pools fetch once between them', async () => {
-      let release!: () => void;
-      platform.gate = new Promise((r) => (release = r));
+      const release = platform.hold();
       const stores = [0, 1, 2].map(() => createStore(pgConfig(schema), { now }));
       const managers = stores.map((s) => manager(s));
       const pending = managers.flatMap((m) => Array.from({ length: 30 }, () => m.getToken()));

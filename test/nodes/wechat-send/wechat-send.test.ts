@@ -9,8 +9,7 @@ import registerStore from '../../../nodes/wechat-sap-store/wechat-sap-store';
 import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../../sandbox/demo-accounts';
 import { Sandbox, startSandbox } from '../../../sandbox/index';
 import { FlowNode, NodeRedHarness } from '../../support/node-red-harness';
-import { PG_URL, dropSchema, requirePostgres, uniqueSchema } from '../../lib/store/pg-support';
-import { Client } from 'pg';
+import { PG_URL, usePostgresSchema, withPostgres } from '../../lib/store/pg-support';
 
 type Msg = NodeMessage & Record<string, unknown>;
 type StatusSpy = { args: unknown[][] };
@@ -422,11 +421,7 @@ describe('wechat-send node', () => {
     });
 
     describe('on PostgreSQL', () => {
-      const schema = uniqueSchema();
-      before(function () {
-        return requirePostgres(this);
-      });
-      after(() => dropSchema(schema).catch(() => undefined));
+      const schema = usePostgresSchema();
 
       it('keeps the token in the selected PostgreSQL store and reuses it after a redeploy', async () => {
         const store: FlowNode = { id: 'store', type: 'wechat-sap-store', kind: 'postgres', schema };
@@ -442,14 +437,8 @@ describe('wechat-send node', () => {
           sandbox.wechat.messages.map((m) => (m.body.text as { content: string }).content),
           ['one', 'two'],
         );
-        const pg = new Client({ connectionString: PG_URL });
-        await pg.connect();
-        try {
-          const rows = await pg.query<{ key: string }>(`SELECT key FROM "${schema}".wxbridge_kv WHERE key LIKE 'token:%'`);
-          assert.equal(rows.rowCount, 1);
-        } finally {
-          await pg.end();
-        }
+        const rows = await withPostgres((pg) => pg.query<{ key: string }>(`SELECT key FROM "${schema}".wxbridge_kv WHERE key LIKE 'token:%'`));
+        assert.equal(rows.rowCount, 1);
       });
     });
 
