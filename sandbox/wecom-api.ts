@@ -77,7 +77,12 @@ export class WeComApiStandIn extends PlatformApiStandIn implements StandIn {
   private async authoriseApp(req: IncomingMessage, res: ServerResponse, api: string, query: URLSearchParams): Promise<WeComApp | null> {
     const family = await this.authorise(req, res, api, query);
     if (family === null) return null;
-    return this.apps.find((a) => `${a.corpId}:${a.agentId}` === family) ?? null;
+    const app = this.apps.find((a) => `${a.corpId}:${a.agentId}` === family);
+    if (app) return app;
+    // A token of an app that is no longer configured: answer as WeCom does for a stale token.
+    req.resume();
+    sendJson(res, 200, { errcode: 40014, errmsg: 'invalid access_token' });
+    return null;
   }
 
   private async send(req: IncomingMessage, res: ServerResponse, api: string, query: URLSearchParams): Promise<void> {

@@ -2,26 +2,12 @@ import { strict as assert } from 'node:assert';
 import registerAccount from '../../nodes/wechat-account/wechat-account';
 import registerIn from '../../nodes/wechat-in/wechat-in';
 import registerReply from '../../nodes/wechat-reply/wechat-reply';
-import { Sandbox, startSandbox } from '../../sandbox/index';
 import { WeChatClientSimulator } from '../../sandbox/wechat-client';
-import { NodeRedHarness } from '../support/node-red-harness';
-import { loadShippedFlow, readShippedFlow, useDemoEnvironment } from '../support/shipped-flow';
+import { runShippedFlow, waitFor } from '../support/flow-watch';
 
 describe('scenario: WeChat Q&A bot (flows/qa-bot.json)', () => {
-  const harness = new NodeRedHarness();
-  let restoreEnv: () => void;
-  let sandbox: Sandbox;
-
-  before(async () => {
-    sandbox = await startSandbox();
-    restoreEnv = useDemoEnvironment(sandbox.baseUrl);
-    await loadShippedFlow(harness, [registerAccount, registerIn, registerReply], readShippedFlow('qa-bot.json'));
-  });
-  after(async () => {
-    await harness.stop();
-    await sandbox.close();
-    restoreEnv();
-  });
+  const run = runShippedFlow('qa-bot.json', [registerAccount, registerIn, registerReply]);
+  const { harness } = run;
 
   const official = () => WeChatClientSimulator.demo('official');
   const wecom = () => WeChatClientSimulator.demo('wecom');
@@ -68,9 +54,10 @@ describe('scenario: WeChat Q&A bot (flows/qa-bot.json)', () => {
     const client = official();
     const result = await client.deliver(harness.baseUrl + '/wechat/official', { content: 'monthly report please' });
     assert.deepEqual(result.reply, { kind: 'no-reply', marker: 'success' }, 'WeChat is answered before its 5 s deadline');
-    for (let i = 0; i < 100 && sandbox.wechat.messages.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(sandbox.wechat.messages.length, 1);
-    const [message] = sandbox.wechat.messages;
+    const { messages } = run.sandbox.wechat;
+    await waitFor('the late answer as a customer-service message', () => messages.length > 0);
+    assert.equal(messages.length, 1);
+    const [message] = messages;
     assert.equal(message.api, 'message/custom/send');
     assert.equal(message.body.touser, client.user);
     assert.match(String((message.body.text as { content: string }).content), /monthly report is ready/);

@@ -6,7 +6,8 @@ import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../../sandbox/demo-acc
 import { startSandbox } from '../../../sandbox/index';
 import { OfficialMode, WeChatClientSimulator } from '../../../sandbox/wechat-client';
 import registerStore from '../../../nodes/wechat-sap-store/wechat-sap-store';
-import { PG_URL, dropSchema, requirePostgres, uniqueSchema } from '../../lib/store/pg-support';
+import { PG_URL, usePostgresSchema } from '../../lib/store/pg-support';
+import { waitFor } from '../../support/flow-watch';
 import { NodeRedHarness } from '../../support/node-red-harness';
 import { CREDENTIALS, FlowOptions, NODES, flow, inNode } from '../../support/wechat-inbound-flow';
 
@@ -245,9 +246,7 @@ describe('wechat-in', () => {
         const reply = harness.getNode('reply');
         reply.receive({ ...received[0], payload: 'the answer, late' } as NodeMessage);
         reply.receive({ ...received[1], payload: { type: 'text', content: '迟到的回答' } } as NodeMessage);
-        for (let i = 0; i < 200 && sandbox.wechat.messages.length + sandbox.wecom.messages.length < 2; i++) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
+        await waitFor('both late replies as active messages', () => sandbox.wechat.messages.length + sandbox.wecom.messages.length >= 2);
         assert.deepEqual(sandbox.wechat.messages.map((m) => [m.api, m.body]), [
           ['message/custom/send', { touser: client.user, msgtype: 'text', text: { content: 'the answer, late' } }],
         ]);
@@ -290,14 +289,7 @@ describe('wechat-in', () => {
   });
 
   describe('with a PostgreSQL store shared by several instances', () => {
-    let schema: string;
-    before(async function () {
-      await requirePostgres(this);
-      schema = uniqueSchema();
-    });
-    after(async () => {
-      if (schema) await dropSchema(schema);
-    });
+    const schema = usePostgresSchema();
 
     it('a delivery reaches only one instance; the other answers the retry with no reply', async () => {
       // Two wechat-in nodes with their own trackers stand for two Node-RED instances behind one URL.

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import type { NodeMessage } from 'node-red';
 import type { WeChatMessage } from '../../../nodes/wechat-in/wechat-in';
 import { WeChatClientSimulator } from '../../../sandbox/wechat-client';
+import { waitFor } from '../../support/flow-watch';
 import { NodeRedHarness } from '../../support/node-red-harness';
 import { CREDENTIALS, NODES, flow } from '../../support/wechat-inbound-flow';
 
@@ -28,9 +29,6 @@ describe('wechat-reply', () => {
   after(() => harness.stop());
 
   const send = (msg: object) => harness.getNode('reply').receive(msg as NodeMessage);
-  const until = async (check: () => boolean) => {
-    for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  };
 
   it('sends an encrypted image reply to an encrypted message', async () => {
     reply = (msg) => send({ ...msg, payload: { type: 'image', mediaId: 'MEDIA_1' } });
@@ -44,7 +42,7 @@ describe('wechat-reply', () => {
 
   it('a message that did not come from wechat-in is an error Catch nodes see', async () => {
     send({ payload: 'hello' });
-    await until(() => caught.length > 0);
+    await waitFor('the error at the Catch node', () => caught.length > 0);
     assert.equal(caught.length, 1);
     assert.match(caught[0].error.message, /came from a wechat-in node/);
     assert.equal(caught[0].error.source.id, 'reply');
@@ -65,7 +63,7 @@ describe('wechat-reply', () => {
     };
     const result = await WeChatClientSimulator.demo('official', { mode: 'plain' }).deliver(harness.baseUrl + '/wx/oa', { content: 'x' });
     assert.equal(result.reply.kind === 'reply' && result.reply.text, 'first');
-    await until(() => caught.length > 0);
+    await waitFor('the error at the Catch node', () => caught.length > 0);
     assert.equal(caught.length, 1);
     assert.match(caught[0].error.message, /answered already/);
   });
