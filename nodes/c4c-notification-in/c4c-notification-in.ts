@@ -13,6 +13,7 @@ import { C4CError, C4CNotification, DedupeWindow, NotificationError, parseNotifi
 import { mountRoute, routePath, RouteError } from '../shared/owned-route';
 import { WarningThrottle } from '../shared/warning-throttle';
 import type { C4CSystemNode } from '../c4c-system/c4c-system';
+import { numericSetting } from '../shared/numeric-setting';
 
 export interface C4CNotificationInDef extends NodeDef {
   url: string;
@@ -47,7 +48,7 @@ export default function register(RED: NodeAPI): void {
     const requireAuth = config.auth !== 'none';
     const user = node.credentials?.user ?? '';
     const password = node.credentials?.password ?? '';
-    const dedupe = new DedupeWindow(Math.max(0, Number(config.dedupeSeconds ?? 300)) * 1000);
+    const dedupe = new DedupeWindow(numericSetting(config.dedupeSeconds, 300) * 1000);
     const system = config.readEntity ? (RED.nodes.getNode(config.system) as C4CSystemNode | null) : null;
     let unmount: (() => void) | null = null;
 

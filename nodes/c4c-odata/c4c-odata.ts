@@ -8,6 +8,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { C4CError, EntityKey } from '../../lib/c4c';
 import type { C4CSystemNode } from '../c4c-system/c4c-system';
+import { numericSetting } from '../shared/numeric-setting';
 
 export type C4COperation = 'query' | 'read' | 'create' | 'update' | 'delete' | 'batch';
 
@@ -79,7 +80,7 @@ export default function register(RED: NodeAPI): void {
       skip: optionalNumber(config.skip),
       inlinecount: config.inlinecount === true,
       allPages: config.allPages === true,
-      maxPages: Math.max(1, Number(config.maxPages) || 100),
+      maxPages: numericSetting(config.maxPages, 100, 1),
     };
     const needsKey = operation === 'read' || operation === 'update' || operation === 'delete';
 

@@ -7,6 +7,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { C4CAuthConfig, C4CClient, CallAuth, customServicePath, DEFAULT_SCOPE, defaultTokenUrl, STANDARD_SERVICE_PATH } from '../../lib/c4c';
+import { numericSetting } from '../shared/numeric-setting';
 
 export interface C4CSystemDef extends NodeDef {
   baseUrl: string;
@@ -35,11 +36,6 @@ export interface C4CSystemNode extends Node<C4CSystemCredentials> {
   client: C4CClient | null;
   /** Per-message auth input: msg.accessToken (bearer from msg), msg.samlAssertion (SAML bearer). */
   callAuth(msg: NodeMessage): CallAuth;
-}
-
-function num(value: string | number | undefined, fallback: number, min: number, max: number): number {
-  const n = Number(value);
-  return Number.isFinite(n) && value !== '' ? Math.min(max, Math.max(min, n)) : fallback;
 }
 
 /** Unknown auth types fall back to Basic. */
@@ -84,9 +80,9 @@ export default function register(RED: NodeAPI): void {
         baseUrl: config.baseUrl ?? '',
         servicePath,
         auth: authConfig(config, this.credentials ?? {}),
-        timeoutMs: num(config.timeout, 30, 1, 600) * 1000,
-        maxConcurrent: num(config.maxConcurrent, 8, 1, 64),
-        retries: num(config.retries, 3, 0, 10),
+        timeoutMs: numericSetting(config.timeout, 30, 1, 600) * 1000,
+        maxConcurrent: numericSetting(config.maxConcurrent, 8, 1, 64),
+        retries: numericSetting(config.retries, 3, 0, 10),
         language: (config.language ?? '').trim() || undefined,
       });
     } catch (err) {

@@ -15,6 +15,7 @@ import { WarningThrottle } from '../shared/warning-throttle';
 import { hasReplyNodes } from '../wechat-reply/reply-nodes';
 import type { WeChatAccountNode } from '../wechat-account/wechat-account';
 import type { Store } from '../../lib/store';
+import { numericSetting } from '../shared/numeric-setting';
 
 export interface WeChatInDef extends NodeDef {
   account: string;
@@ -55,11 +56,6 @@ const MAX_REPLY_TIMEOUT_S = 4.9;
 
 type Counter = 'received' | 'retries' | 'rejected' | 'timedOut';
 
-function numberOr(value: unknown, fallback: number): number {
-  const n = typeof value === 'string' && value.trim() === '' ? NaN : Number(value);
-  return Number.isFinite(n) && n >= 0 ? n : fallback;
-}
-
 function text(fields: XmlObject, name: string): string | undefined {
   const v = fields[name];
   return typeof v === 'string' ? v : undefined;
@@ -70,9 +66,9 @@ export default function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const selected = RED.nodes.getNode(config.account) as WeChatAccountNode | null;
-    const replayWindow = numberOr(config.replayWindow, 300);
-    const replyTimeoutMs = Math.min(numberOr(config.replyTimeout, DEFAULT_REPLY_TIMEOUT_S), MAX_REPLY_TIMEOUT_S) * 1000;
-    const maxBody = numberOr((RED.settings as unknown as Record<string, unknown>).wechatInMaxBody, DEFAULT_MAX_BODY);
+    const replayWindow = numericSetting(config.replayWindow, 300);
+    const replyTimeoutMs = numericSetting(config.replyTimeout, DEFAULT_REPLY_TIMEOUT_S, 0, MAX_REPLY_TIMEOUT_S) * 1000;
+    const maxBody = numericSetting((RED.settings as unknown as Record<string, unknown>).wechatInMaxBody, DEFAULT_MAX_BODY);
     const tracker = new DeliveryTracker();
 
     let account: WeChatAccountNode;
