@@ -43,7 +43,8 @@ Options:
   --account official|wecom   which demo account plays the sender (default official)
   --url <url>                webhook URL (default ${DEFAULT_URLS.official}
                              or ${DEFAULT_URLS.wecom})
-  --mode plain|compatible|safe   Official Account security mode (default safe; WeCom is always encrypted)
+  --mode plain|compatible|safe   Official Account security mode (default safe; WeCom is always encrypted; an
+                                 account with an EncodingAESKey, like the demo's, refuses plain)
   --text <text>              a text message (the default, with "hello")
   --type <type>              message type: ${OFFICIAL_MESSAGE_TYPES.join(', ')}
   --event <event>            Official Account: ${OFFICIAL_EVENTS.join(', ')}
@@ -68,7 +69,7 @@ C4C stand-in (the demo's sandbox, default http://127.0.0.1:1890; --sandbox <url>
 Examples:
   npm run sandbox -- send --text "opening hours"
   npm run sandbox -- send --account wecom --event enter_agent
-  npm run sandbox -- send --mode plain --event subscribe --scene store_42
+  npm run sandbox -- send --mode compatible --event subscribe --scene store_42
   npm run sandbox -- verify --account wecom
   npm run sandbox -- change 00163E0000000001 --set FirstName=Anna`;
 

@@ -5,6 +5,7 @@
  * root-entity-id, topic Account.Root.Updated.v1), keeps everything else untouched in
  * `raw`, and refuses only a body that names no changed instance at all.
  */
+import { ContentKeyError, contentKey } from '../common/content-key';
 
 export interface C4CNotification {
   /** e.g. 'Customer', 'Opportunity'; '' when the payload does not say. */
@@ -17,7 +18,7 @@ export interface C4CNotification {
   event: string;
   /** URL to GET the changed entity, when the payload carries one. */
   odataEndpoint: string;
-  /** A key for de-duplication: repeats of the same delivery map to the same key. */
+  /** A hash of the whole notification: a repeat has the same key, any other notification another. */
   dedupeKey: string;
   raw: Record<string, unknown>;
 }
@@ -58,7 +59,11 @@ function idFromEndpoint(endpoint: string): string {
   return m ? m[1] : '';
 }
 
-export function parseNotification(body: unknown): C4CNotification {
+/** Nesting deeper than this is refused: no notification needs it, and it protects whatever walks the payload later. */
+export const MAX_NOTIFICATION_DEPTH = 64;
+
+/** `dedupeKey` may be given when the caller already hashed the body (see contentKey). */
+export function parseNotification(body: unknown, dedupeKey?: string): C4CNotification {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new NotificationError('the notification body is not a JSON object');
   const raw = body as Record<string, unknown>;
   const data = raw.data && typeof raw.data === 'object' && !Array.isArray(raw.data) ? (raw.data as Record<string, unknown>) : {};
@@ -71,7 +76,6 @@ export function parseNotification(body: unknown): C4CNotification {
   const businessObject =
     pick(raw, ['businessObject', 'businessObjectName', 'businessObjectType', 'entity', 'boName']) || (topic.includes('.') ? topic.split('.')[0] : '') || objectFromEndpoint(odataEndpoint);
   const eventSent = pick(raw, ['event', 'operation', 'action', 'changeType']) || topic;
-  const stamp = pick(raw, ['eventTime', 'timestamp', 'changedOn', 'time', 'id', 'eventId', 'event-id']);
   const event = eventSent ? normaliseEvent(eventSent) : '';
   return {
     businessObject,
@@ -79,9 +83,18 @@ export function parseNotification(body: unknown): C4CNotification {
     entityId,
     event,
     odataEndpoint,
-    dedupeKey: [businessObject, rootId || odataEndpoint, entityId, event, stamp || JSON.stringify(raw)].join('|'),
+    dedupeKey: dedupeKey ?? keyOf(raw),
     raw,
   };
+}
+
+function keyOf(raw: Record<string, unknown>): string {
+  try {
+    return contentKey(raw, MAX_NOTIFICATION_DEPTH).key;
+  } catch (err) {
+    if (err instanceof ContentKeyError) throw new NotificationError(err.message);
+    throw err;
+  }
 }
 
 /**

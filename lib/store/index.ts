@@ -95,3 +95,4 @@ function stripPassword(connectionString: string): string {
     return connectionString;
   }
 }
+export { QueueWorker, QueueWorkerOptions } from './queue-worker';

@@ -4,23 +4,37 @@
  * advisory locks, which PostgreSQL releases by itself if a holder's connection dies.
  */
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import { PostgresStoreConfig, Store, StoreError, StoreOptions, checkIdentifier, checkSchemaVersion } from './types';
+import { PostgresStoreConfig, QueueItem, Store, StoreError, StoreOptions, checkIdentifier, checkSchemaVersion } from './types';
 
 interface Tables {
   kv: string;
+  queue: string;
   meta: string;
   /** Text hashed into advisory-lock keys, so two schemas never share a lock. */
   lockScope: string;
 }
 
-/** Schema steps, applied in order; `{kv}` is replaced with the qualified table name. */
+/** Schema steps, applied in order; `{kv}`, `{queue}` and `{prefix}` are replaced with qualified names. */
 const MIGRATIONS: string[] = [
   `CREATE TABLE IF NOT EXISTS {kv} (
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL,
      expires_at BIGINT
    );
-   CREATE INDEX IF NOT EXISTS {kv_index} ON {kv} (expires_at);`,
+   CREATE INDEX IF NOT EXISTS "{prefix}kv_expires" ON {kv} (expires_at);`,
+  `CREATE TABLE IF NOT EXISTS {queue} (
+     seq BIGSERIAL PRIMARY KEY,
+     queue TEXT NOT NULL,
+     id TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     done BOOLEAN NOT NULL DEFAULT FALSE,
+     owner TEXT,
+     lease_until BIGINT,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     keep_until BIGINT NOT NULL,
+     UNIQUE (queue, id)
+   );
+   CREATE INDEX IF NOT EXISTS "{prefix}queue_ready" ON {queue} (queue, done, seq);`,
 ];
 
 const SWEEP_EVERY_MS = 60_000;
@@ -44,6 +58,7 @@ export class PostgresStore implements Store {
     this.prefix = checkIdentifier(config.tablePrefix ?? 'wxbridge_', 'table prefix');
     this.tables = {
       kv: `"${this.schema}"."${this.prefix}kv"`,
+      queue: `"${this.schema}"."${this.prefix}queue"`,
       meta: `"${this.schema}"."${this.prefix}meta"`,
       lockScope: `${this.schema}.${this.prefix}`,
     };
@@ -79,17 +94,75 @@ export class PostgresStore implements Store {
     return (result.rowCount ?? 0) > 0;
   }
 
-  async claim(key: string, ttlSeconds: number): Promise<boolean> {
+  async claim(key: string, ttlSeconds: number, value = '1'): Promise<boolean> {
     const pool = await this.open();
     const now = this.now();
     // One statement: PostgreSQL serialises the conflict, so exactly one caller wins.
     const result = await pool.query(
-      `INSERT INTO ${this.tables.kv} AS kv (key, value, expires_at) VALUES ($1, '1', $2)
+      `INSERT INTO ${this.tables.kv} AS kv (key, value, expires_at) VALUES ($1, $4, $2)
        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
        WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= $3`,
-      [key, now + ttlSeconds * 1000, now],
+      [key, now + ttlSeconds * 1000, now, value],
     );
     await this.sweepSometimes(pool);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async replace(key: string, expected: string, value: string, ttlSeconds?: number): Promise<boolean> {
+    const pool = await this.open();
+    const now = this.now();
+    const result = await pool.query(
+      `UPDATE ${this.tables.kv} SET value = $1, expires_at = $2
+       WHERE key = $3 AND value = $4 AND (expires_at IS NULL OR expires_at > $5)`,
+      [value, ttlSeconds === undefined ? null : now + ttlSeconds * 1000, key, expected, now],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async enqueue(queue: string, id: string, payload: string, keepSeconds: number): Promise<boolean> {
+    const pool = await this.open();
+    const now = this.now();
+    // A done item whose keep time is over no longer counts as a repeat, even before the sweep removed it.
+    await pool.query(`DELETE FROM ${this.tables.queue} WHERE queue = $1 AND id = $2 AND done AND keep_until <= $3`, [queue, id, now]);
+    const result = await pool.query(
+      `INSERT INTO ${this.tables.queue} (queue, id, payload, keep_until) VALUES ($1, $2, $3, $4) ON CONFLICT (queue, id) DO NOTHING`,
+      [queue, id, payload, now + keepSeconds * 1000],
+    );
+    await this.sweepSometimes(pool);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async takeNext(queue: string, owner: string, leaseSeconds: number): Promise<QueueItem | null> {
+    const pool = await this.open();
+    const now = this.now();
+    // SKIP LOCKED: instances polling at once each lease a different item, none waits on another.
+    const result = await pool.query<{ id: string; payload: string; attempts: number }>(
+      `UPDATE ${this.tables.queue} SET owner = $1, lease_until = $2, attempts = attempts + 1
+       WHERE seq = (SELECT seq FROM ${this.tables.queue}
+                    WHERE queue = $3 AND NOT done AND (lease_until IS NULL OR lease_until <= $4)
+                    ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING id, payload, attempts`,
+      [owner, now + leaseSeconds * 1000, queue, now],
+    );
+    return result.rows[0] ?? null;
+  }
+
+  async renewLease(queue: string, id: string, owner: string, leaseSeconds: number): Promise<boolean> {
+    const pool = await this.open();
+    const result = await pool.query(
+      `UPDATE ${this.tables.queue} SET lease_until = $1 WHERE queue = $2 AND id = $3 AND owner = $4 AND NOT done`,
+      [this.now() + leaseSeconds * 1000, queue, id, owner],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async complete(queue: string, id: string, owner: string): Promise<boolean> {
+    const pool = await this.open();
+    const result = await pool.query(
+      `UPDATE ${this.tables.queue} SET done = TRUE, payload = '', owner = NULL, lease_until = NULL
+       WHERE queue = $1 AND id = $2 AND owner = $3 AND NOT done`,
+      [queue, id, owner],
+    );
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -166,7 +239,7 @@ export class PostgresStore implements Store {
       checkSchemaVersion(version, MIGRATIONS.length);
       for (let i = version; i < MIGRATIONS.length; i++) {
         await client.query(
-          MIGRATIONS[i].replaceAll('{kv_index}', `"${this.prefix}kv_expires"`).replaceAll('{kv}', this.tables.kv),
+          MIGRATIONS[i].replaceAll('{kv}', this.tables.kv).replaceAll('{queue}', this.tables.queue).replaceAll('{prefix}', this.prefix),
         );
       }
       await client.query(
@@ -188,6 +261,7 @@ export class PostgresStore implements Store {
     if (now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
     await pool.query(`DELETE FROM ${this.tables.kv} WHERE expires_at IS NOT NULL AND expires_at <= $1`, [now]);
+    await pool.query(`DELETE FROM ${this.tables.queue} WHERE done AND keep_until <= $1`, [now]);
   }
 }
 

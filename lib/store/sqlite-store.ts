@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { SqliteStoreConfig, Store, StoreError, StoreOptions, checkSchemaVersion } from './types';
+import { QueueItem, SqliteStoreConfig, Store, StoreError, StoreOptions, checkSchemaVersion } from './types';
 
 type Database = BetterSqlite3.Database;
 
@@ -21,6 +21,19 @@ const MIGRATIONS: string[] = [
      expires_at INTEGER
    );
    CREATE INDEX IF NOT EXISTS wxbridge_kv_expires ON wxbridge_kv (expires_at);`,
+  `CREATE TABLE IF NOT EXISTS wxbridge_queue (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     queue TEXT NOT NULL,
+     id TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     done INTEGER NOT NULL DEFAULT 0,
+     owner TEXT,
+     lease_until INTEGER,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     keep_until INTEGER NOT NULL,
+     UNIQUE (queue, id)
+   );
+   CREATE INDEX IF NOT EXISTS wxbridge_queue_ready ON wxbridge_queue (queue, done, seq);`,
 ];
 
 const LOCK_LEASE_SECONDS = 60;
@@ -33,7 +46,15 @@ interface Statements {
   delete: BetterSqlite3.Statement<[string]>;
   deleteIf: BetterSqlite3.Statement<[string, string]>;
   claim: BetterSqlite3.Statement<[string, string, number, number]>;
+  replace: BetterSqlite3.Statement<[string, number | null, string, string, number]>;
   sweep: BetterSqlite3.Statement<[number]>;
+  dropExpiredItem: BetterSqlite3.Statement<[string, string, number]>;
+  enqueue: BetterSqlite3.Statement<[string, string, string, number]>;
+  nextItem: BetterSqlite3.Statement<[string, number], { seq: number; id: string; payload: string; attempts: number }>;
+  leaseItem: BetterSqlite3.Statement<[string, number, number]>;
+  renewItem: BetterSqlite3.Statement<[number, string, string, string]>;
+  completeItem: BetterSqlite3.Statement<[string, string, string]>;
+  sweepQueue: BetterSqlite3.Statement<[number]>;
 }
 
 export class SqliteStore implements Store {
@@ -70,8 +91,44 @@ export class SqliteStore implements Store {
     return result.changes > 0;
   }
 
-  async claim(key: string, ttlSeconds: number): Promise<boolean> {
-    return this.claimWith(key, '1', ttlSeconds);
+  async claim(key: string, ttlSeconds: number, value = '1'): Promise<boolean> {
+    return this.claimWith(key, value, ttlSeconds);
+  }
+
+  async replace(key: string, expected: string, value: string, ttlSeconds?: number): Promise<boolean> {
+    const now = this.now();
+    return this.open().replace.run(value, ttlSeconds === undefined ? null : now + ttlSeconds * 1000, key, expected, now).changes > 0;
+  }
+
+  async enqueue(queue: string, id: string, payload: string, keepSeconds: number): Promise<boolean> {
+    const st = this.open();
+    const now = this.now();
+    // A done item whose keep time is over no longer counts as a repeat, even before the sweep removed it.
+    st.dropExpiredItem.run(queue, id, now);
+    const added = st.enqueue.run(queue, id, payload, now + keepSeconds * 1000).changes > 0;
+    this.sweepSometimes();
+    return added;
+  }
+
+  async takeNext(queue: string, owner: string, leaseSeconds: number): Promise<QueueItem | null> {
+    const st = this.open();
+    const now = this.now();
+    const take = this.db!.transaction(() => {
+      const row = st.nextItem.get(queue, now);
+      if (!row) return null;
+      st.leaseItem.run(owner, now + leaseSeconds * 1000, row.seq);
+      return { id: row.id, payload: row.payload, attempts: row.attempts + 1 };
+    });
+    // IMMEDIATE: two processes sharing the file never lease the same item.
+    return take.immediate();
+  }
+
+  async renewLease(queue: string, id: string, owner: string, leaseSeconds: number): Promise<boolean> {
+    return this.open().renewItem.run(this.now() + leaseSeconds * 1000, queue, id, owner).changes > 0;
+  }
+
+  async complete(queue: string, id: string, owner: string): Promise<boolean> {
+    return this.open().completeItem.run(queue, id, owner).changes > 0;
   }
 
   async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -109,7 +166,9 @@ export class SqliteStore implements Store {
     const now = this.now();
     if (now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
-    this.open().sweep.run(now);
+    const st = this.open();
+    st.sweep.run(now);
+    st.sweepQueue.run(now);
   }
 
   private open(): Statements {
@@ -133,7 +192,22 @@ export class SqliteStore implements Store {
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
          WHERE wxbridge_kv.expires_at IS NOT NULL AND wxbridge_kv.expires_at <= ?`,
       ),
+      replace: db.prepare(
+        'UPDATE wxbridge_kv SET value = ?, expires_at = ? WHERE key = ? AND value = ? AND (expires_at IS NULL OR expires_at > ?)',
+      ),
       sweep: db.prepare('DELETE FROM wxbridge_kv WHERE expires_at IS NOT NULL AND expires_at <= ?'),
+      dropExpiredItem: db.prepare('DELETE FROM wxbridge_queue WHERE queue = ? AND id = ? AND done = 1 AND keep_until <= ?'),
+      enqueue: db.prepare('INSERT INTO wxbridge_queue (queue, id, payload, keep_until) VALUES (?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING'),
+      nextItem: db.prepare(
+        `SELECT seq, id, payload, attempts FROM wxbridge_queue
+         WHERE queue = ? AND done = 0 AND (lease_until IS NULL OR lease_until <= ?) ORDER BY seq LIMIT 1`,
+      ),
+      leaseItem: db.prepare('UPDATE wxbridge_queue SET owner = ?, lease_until = ?, attempts = attempts + 1 WHERE seq = ?'),
+      renewItem: db.prepare('UPDATE wxbridge_queue SET lease_until = ? WHERE queue = ? AND id = ? AND owner = ? AND done = 0'),
+      completeItem: db.prepare(
+        "UPDATE wxbridge_queue SET done = 1, payload = '', owner = NULL, lease_until = NULL WHERE queue = ? AND id = ? AND owner = ? AND done = 0",
+      ),
+      sweepQueue: db.prepare('DELETE FROM wxbridge_queue WHERE done = 1 AND keep_until <= ?'),
     };
     return this.statements;
   }

@@ -1,8 +1,8 @@
 /**
  * The storage contract every stateful part of the package uses: access tokens, the
- * de-duplication of inbound callbacks and, later, the WF-DCN processor. Values are
- * strings (callers serialise); every entry may carry an expiry, after which it reads
- * as absent.
+ * de-duplication and claims of inbound callbacks, and durable queues (C4C
+ * notifications accepted before they reach a flow). Values are strings (callers
+ * serialise); every entry may carry an expiry, after which it reads as absent.
  */
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -22,17 +22,47 @@ export interface Store {
    */
   delete(key: string, ifValue?: string): Promise<boolean>;
   /**
-   * Atomically claims the key for ttlSeconds: true for the first caller, false for
-   * every caller (in any instance sharing this store) until the claim expires.
-   * Used for de-duplicating callbacks that WeChat delivers up to three times.
+   * Atomically claims the key for ttlSeconds, writing `value` (default '1'): true for
+   * the first caller, false for every caller (in any instance sharing this store)
+   * until the claim expires. Used for de-duplicating callbacks that WeChat delivers up
+   * to three times, and for leases.
    */
-  claim(key: string, ttlSeconds: number): Promise<boolean>;
+  claim(key: string, ttlSeconds: number, value?: string): Promise<boolean>;
+  /**
+   * Compare-and-set: writes `value` with a new expiry only while the live entry holds
+   * exactly `expected`. Resolves true when it did. Renews or finalises a lease that
+   * only its holder may touch.
+   */
+  replace(key: string, expected: string, value: string, ttlSeconds?: number): Promise<boolean>;
+  /**
+   * Adds an item to a durable queue, committed when the promise resolves. Resolves
+   * false (and changes nothing) when the queue already holds `id`, pending or done
+   * within its `keepSeconds`: the id is also the item's de-duplication key.
+   */
+  enqueue(queue: string, id: string, payload: string, keepSeconds: number): Promise<boolean>;
+  /**
+   * Leases the oldest item that is neither done nor leased by a live holder, for
+   * leaseSeconds. An item whose holder died becomes available again once its lease
+   * runs out, so every enqueued item is handed out at least once.
+   */
+  takeNext(queue: string, owner: string, leaseSeconds: number): Promise<QueueItem | null>;
+  /** Extends the holder's lease on an item; false when the item is no longer its own. */
+  renewLease(queue: string, id: string, owner: string, leaseSeconds: number): Promise<boolean>;
+  /** Marks the holder's item done; it is kept (for de-duplication) until its keepSeconds end. */
+  complete(queue: string, id: string, owner: string): Promise<boolean>;
   /**
    * Runs fn while holding a lock named `name` that every instance sharing this store
    * respects; calls with the same name run one at a time.
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface QueueItem {
+  id: string;
+  payload: string;
+  /** How many times the item has been handed out, this time included. */
+  attempts: number;
 }
 
 export interface SqliteStoreConfig {

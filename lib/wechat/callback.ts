@@ -4,6 +4,7 @@
  * receiver id, XML) and sealing a passive reply. The wechat-in node, the sandbox
  * and the benchmarks all use this one implementation.
  */
+import { contentKey } from '../common/content-key';
 import { WeChatCipher, WeChatCryptoError, nowSeconds, randomNonce, signatureMatches } from './crypto';
 import { XmlFormatError, XmlObject, buildXml, parseXml } from './xml';
 
@@ -18,6 +19,11 @@ export interface CallbackAccount {
   encodingAESKey?: string;
   /** Set to '' (or another id) only when the platform really sends that id, e.g. WeCom AI bots. */
   receiverId?: string;
+  /**
+   * An Official Account with an EncodingAESKey gets every callback encrypted, so a
+   * plaintext one is refused; true accepts them too, only while switching modes.
+   */
+  acceptPlain?: boolean;
 }
 
 export interface CallbackOptions {
@@ -46,8 +52,15 @@ export interface InboundMessage {
   fields: XmlObject;
   encrypted: boolean;
   mode: SecurityMode;
-  /** Identifies a delivery and its retries: MsgId, or sender + CreateTime + event. */
+  /** Identifies a delivery and its retries: a hash of every field of the message (see dedupKeyOf). */
   dedupKey: string;
+  /** The signature of the query: `msg_signature` when encrypted, else `signature`. */
+  signature: string;
+  /**
+   * Whether the signature covers the body. Plain callbacks sign only token, timestamp
+   * and nonce, so the caller must make sure one signed query carries one message.
+   */
+  bodySigned: boolean;
 }
 
 function queryString(query: CallbackQuery, name: string): string {
@@ -100,20 +113,29 @@ export class CallbackEndpoint {
 
     if (!encrypted) {
       this.checkPlainSignature(query, timestamp, nonce, now);
+      if (this.cipher && !this.account.acceptPlain) {
+        throw new CallbackError(
+          403,
+          'plaintext_refused',
+          'the account has an EncodingAESKey, so WeChat sends its callbacks encrypted; this one came in plaintext',
+        );
+      }
       const fields = parseBody(body);
-      return { fields, encrypted: false, mode: 'plain', dedupKey: dedupKeyOf(fields) };
+      const signature = queryString(query, 'signature');
+      return { fields, encrypted: false, mode: 'plain', dedupKey: dedupKeyOf(fields), signature, bodySigned: false };
     }
 
     const envelope = parseBody(body);
     const encryptedText = typeof envelope.Encrypt === 'string' ? envelope.Encrypt : '';
     if (!encryptedText) throw new CallbackError(400, 'bad_body', 'the encrypted callback body has no <Encrypt>');
-    const { message } = this.decryptChecked(queryString(query, 'msg_signature'), timestamp, nonce, encryptedText, now);
+    const signature = queryString(query, 'msg_signature');
+    const { message } = this.decryptChecked(signature, timestamp, nonce, encryptedText, now);
     // Only the decrypted payload is trusted: compatible mode also carries plain copies
     // of the fields, which no signature covers.
     const fields = parseBody(message);
     const mode: SecurityMode =
       this.account.kind === 'wecom' ? 'wecom' : Object.keys(envelope).length > 2 ? 'compatible' : 'safe';
-    return { fields, encrypted: true, mode, dedupKey: dedupKeyOf(fields) };
+    return { fields, encrypted: true, mode, dedupKey: dedupKeyOf(fields), signature, bodySigned: true };
   }
 
   /** The body that answers a message whose flow gives no passive reply. */
@@ -185,20 +207,12 @@ function parseBody(body: string): XmlObject {
   }
 }
 
-/** WeChat retries a delivery with the same MsgId, or for events the same sender, time and event. */
-export function dedupKeyOf(fields: XmlObject): string {
-  const msgId = fields.MsgId ?? fields.MsgID;
-  if (typeof msgId === 'string' && msgId) return detached(`m:${msgId}`);
-  const str = (name: string) => (typeof fields[name] === 'string' ? (fields[name] as string) : '');
-  return detached(`e:${str('FromUserName')}|${str('CreateTime')}|${str('Event')}|${str('EventKey')}`);
-}
-
 /**
- * A copy of `text` that shares no memory with the string it was cut from. Parsed values
- * are slices of the decrypted XML, and V8 keeps a whole string alive while any slice of
- * it is; the de-dup key lives for the tracker's TTL, so without the copy every key would
- * keep its message's full XML in memory for that long.
+ * WeChat retries a delivery with the whole message unchanged. MsgId alone does not
+ * identify a message (events have none, two senders may share one), nor do sender,
+ * CreateTime and event: WeCom's system events from "sys" share them within a second.
+ * So the key is a hash of every field.
  */
-function detached(text: string): string {
-  return Buffer.from(text, 'utf8').toString('utf8');
+export function dedupKeyOf(fields: XmlObject): string {
+  return contentKey(fields).key;
 }

@@ -1,18 +1,24 @@
 /**
  * c4c-notification-in: the endpoint a C4C event-notification consumer points at. It
  * owns a POST route on RED.httpNode, checks Basic auth (unless "none" was chosen
- * explicitly), answers 202 at once so C4C never waits on the flow, drops repeats
- * within a window, and emits one normalised message per change, optionally with the
- * changed entity read through a c4c-system.
+ * explicitly), answers 202 so C4C never waits on the flow, drops repeats within a
+ * window, and emits one normalised message per change, optionally with the changed
+ * entity read through a c4c-system.
+ *
+ * With a store selected, a notification is committed to a durable queue in it before
+ * the 202 and emitted from there: an instance killed before its flow got it leaves it
+ * to another instance (or to itself, restarted). Without one, it is at-most-once.
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual, createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { BodyError, readBody, sendJson } from '../../lib/http/body';
-import { C4CError, C4CNotification, DedupeWindow, NotificationError, parseNotification } from '../../lib/c4c';
+import { BodyError, readJsonBody, sendJson } from '../../lib/http/body';
+import { C4CError, C4CNotification, DedupeWindow, MAX_NOTIFICATION_DEPTH, NotificationError, parseNotification } from '../../lib/c4c';
+import { QueueWorker, Store } from '../../lib/store';
 import { mountRoute, routePath, RouteError } from '../shared/owned-route';
 import { WarningThrottle } from '../shared/warning-throttle';
 import type { C4CSystemNode } from '../c4c-system/c4c-system';
+import type { WeChatSapStoreNode } from '../wechat-sap-store/wechat-sap-store';
 import { numericSetting } from '../shared/numeric-setting';
 
 export interface C4CNotificationInDef extends NodeDef {
@@ -21,6 +27,8 @@ export interface C4CNotificationInDef extends NodeDef {
   dedupeSeconds: string | number;
   readEntity: boolean;
   system: string;
+  /** Optional wechat-sap-store: notifications are committed there before the 202 and shared by instances. */
+  store?: string;
 }
 
 export interface C4CNotificationInCredentials {
@@ -30,15 +38,26 @@ export interface C4CNotificationInCredentials {
 
 type NotificationNode = Node<C4CNotificationInCredentials>;
 
+interface DurableQueue {
+  store: Store;
+  name: string;
+  worker: QueueWorker;
+}
+
 const BODY_LIMIT = 1024 * 1024;
 
-/** Constant-time comparison of the whole Authorization header against the expected one. */
+/** The scheme is case-insensitive (RFC 9110); the credentials are compared in constant time. */
 function basicMatches(header: string | undefined, user: string, password: string): boolean {
   if (!header || !user) return false;
-  const expected = createHash('sha256').update('Basic ' + Buffer.from(`${user}:${password}`).toString('base64')).digest();
-  const actual = createHash('sha256').update(header.trim()).digest();
-  return timingSafeEqual(expected, actual);
+  const match = /^basic[ \t]+(\S+)[ \t]*$/i.exec(header);
+  if (!match) return false;
+  const given = createHash('sha256').update(Buffer.from(match[1], 'base64')).digest();
+  const expected = createHash('sha256').update(`${user}:${password}`, 'utf8').digest();
+  return timingSafeEqual(expected, given);
 }
+
+/** The part of a notification that is emitted, and kept in the store until then. */
+type NotificationPayload = Omit<C4CNotification, 'dedupeKey'>;
 
 export default function register(RED: NodeAPI): void {
   function C4CNotificationIn(this: NotificationNode, config: C4CNotificationInDef) {
@@ -48,9 +67,15 @@ export default function register(RED: NodeAPI): void {
     const requireAuth = config.auth !== 'none';
     const user = node.credentials?.user ?? '';
     const password = node.credentials?.password ?? '';
-    const dedupe = new DedupeWindow(numericSetting(config.dedupeSeconds, 300) * 1000);
+    const dedupeSeconds = numericSetting(config.dedupeSeconds, 300);
+    const dedupe = new DedupeWindow(dedupeSeconds * 1000);
     const system = config.readEntity ? (RED.nodes.getNode(config.system) as C4CSystemNode | null) : null;
+    const storeNode = config.store ? (RED.nodes.getNode(config.store) as WeChatSapStoreNode | null) : null;
     let unmount: (() => void) | null = null;
+    let queue: DurableQueue | null = null;
+    // A selected store that did not open: accepting without it would quietly drop the guarantee.
+    const storeMissing = !!config.store && !storeNode?.store;
+    if (storeMissing) node.error(RED._('c4c-notification-in.errors.noStore'));
 
     if (requireAuth && !user) node.warn(RED._('c4c-notification-in.warn.noCredentials'));
     if (!requireAuth) node.warn(RED._('c4c-notification-in.warn.noAuth'));
@@ -69,23 +94,10 @@ export default function register(RED: NodeAPI): void {
       sendJson(res, status, { error: reason });
     }
 
-    async function parseBody(req: IncomingMessage): Promise<unknown> {
-      const parsed = (req as IncomingMessage & { body?: unknown }).body;
-      // A JSON body parser from httpNodeMiddleware may already have run.
-      if (parsed && typeof parsed === 'object' && !Buffer.isBuffer(parsed)) return parsed;
-      const raw = await readBody(req, BODY_LIMIT);
-      try {
-        return JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw new BodyError(400, 'the body is not valid JSON');
-      }
-    }
-
-    async function emit(notification: C4CNotification): Promise<void> {
-      const { dedupeKey: _key, ...payload } = notification;
+    async function emit(payload: NotificationPayload): Promise<void> {
       const msg: NodeMessage & Record<string, unknown> = {
         _msgid: RED.util.generateId(),
-        topic: `${notification.businessObject}/${notification.event}`,
+        topic: `${payload.businessObject}/${payload.event}`,
         payload,
       };
       const client = system?.client;
@@ -93,8 +105,8 @@ export default function register(RED: NodeAPI): void {
         // Without an endpoint there is nothing to read: msg.entity stays null.
         msg.entity = null;
         try {
-          if (notification.odataEndpoint) {
-            const res = await client.readUrl(notification.odataEndpoint, system.callAuth(msg));
+          if (payload.odataEndpoint) {
+            const res = await client.readUrl(payload.odataEndpoint, system.callAuth(msg));
             msg.entity = res.entity;
             if (res.etag) msg.etag = res.etag;
           }
@@ -114,22 +126,48 @@ export default function register(RED: NodeAPI): void {
         req.resume();
         return reject(res, 401, req.headers.authorization ? 'wrong credentials' : 'authentication required', req);
       }
+      if (storeMissing) {
+        req.resume();
+        return reject(res, 503, 'the selected store is not available; try again', req);
+      }
       let notification: C4CNotification;
       try {
-        notification = parseNotification(await parseBody(req));
+        const body = await readJsonBody(req, BODY_LIMIT, MAX_NOTIFICATION_DEPTH);
+        notification = parseNotification(body.value, body.key);
       } catch (err) {
         if (err instanceof BodyError) return reject(res, err.status, err.message, req);
         if (err instanceof NotificationError) return reject(res, 400, err.message, req);
         throw err;
       }
+      const { dedupeKey, ...payload } = notification;
+      if (queue) return accept(res, req, dedupeKey, payload, queue);
       // Acknowledge first: C4C must not wait for the entity read or the flow.
       res.statusCode = 202;
       res.end();
-      if (!dedupe.firstSeen(notification.dedupeKey)) {
-        node.status({ fill: 'yellow', shape: 'dot', text: 'c4c-notification-in.status.duplicate' });
-        return;
+      if (!dedupe.firstSeen(dedupeKey)) return duplicate();
+      await emit(payload);
+    }
+
+    /** Commits the notification to the store, then acknowledges; the queue's worker emits it. */
+    async function accept(res: ServerResponse, req: IncomingMessage, dedupeKey: string, payload: NotificationPayload, durable: DurableQueue) {
+      let fresh: boolean;
+      try {
+        // With no de-duplication window every notification is new, so it gets an id of its own.
+        const id = dedupeSeconds > 0 ? dedupeKey : randomUUID();
+        fresh = await durable.store.enqueue(durable.name, id, JSON.stringify(payload), dedupeSeconds);
+      } catch (err) {
+        // Not accepted: C4C is told to try again rather than told it arrived.
+        node.error(RED._('c4c-notification-in.errors.storeFailed', { reason: (err as Error).message }));
+        return reject(res, 503, 'the notification could not be stored; try again', req);
       }
-      await emit(notification);
+      res.statusCode = 202;
+      res.end();
+      if (fresh) durable.worker.kick();
+      else duplicate();
+    }
+
+    function duplicate(): void {
+      node.status({ fill: 'yellow', shape: 'dot', text: 'c4c-notification-in.status.duplicate' });
     }
 
     try {
@@ -142,6 +180,7 @@ export default function register(RED: NodeAPI): void {
           });
         },
       });
+      if (storeNode?.store) queue = durableQueue(storeNode.store, path);
       node.status({ fill: 'grey', shape: 'ring', text: requireAuth ? 'c4c-notification-in.status.listening' : 'c4c-notification-in.status.noAuth' });
     } catch (err) {
       if (!(err instanceof RouteError)) throw err;
@@ -149,10 +188,27 @@ export default function register(RED: NodeAPI): void {
       node.status({ fill: 'red', shape: 'ring', text: 'c4c-notification-in.status.noRoute' });
     }
 
+    /** One queue per route: every instance running this flow shares it through the store. */
+    function durableQueue(store: Store, path: string): DurableQueue {
+      const name = `c4c-notification-in:${path}`;
+      const worker = new QueueWorker(
+        store,
+        name,
+        async (item) => {
+          const payload = JSON.parse(item.payload) as NotificationPayload;
+          await emit(payload);
+        },
+        { onError: (err) => node.warn(RED._('c4c-notification-in.warn.storeFailed', { reason: err.message })) },
+      );
+      return { store, name, worker };
+    }
+
     node.on('close', (done: () => void) => {
       unmount?.();
       unmount = null;
-      done();
+      const stopping = queue?.worker.stop();
+      queue = null;
+      void Promise.resolve(stopping).then(() => done());
     });
   }
 

@@ -15,6 +15,8 @@ export interface WeChatAccountDef extends NodeDef {
   agentId: string;
   apiBase: string;
   emptyReceiverId: boolean;
+  /** Official Account with an EncodingAESKey: also accept plaintext callbacks (switch-over only). */
+  acceptPlain?: boolean;
   /** Official Account token API: 'stable' (default) or 'classic'. */
   tokenMode?: TokenMode;
   /** Optional wechat-sap-store: tokens and de-duplication shared by several Node-RED instances. */
@@ -73,12 +75,14 @@ export default function register(RED: NodeAPI): void {
     this.apiBase = (UNSET_ENV.test(apiBase) ? '' : apiBase.replace(/\/+$/, '')) || DEFAULT_API_BASE[this.kind];
     warnUnsetEnv(this, { appId: this.appId, agentId: this.agentId, ...this.credentials });
     const emptyReceiverId = config.emptyReceiverId === true;
+    const acceptPlain = this.kind === 'official' && config.acceptPlain === true;
     this.callbackAccount = () => ({
       kind: this.kind,
       appId: this.appId,
       token: this.credentials.token ?? '',
       encodingAESKey: this.credentials.encodingAESKey || undefined,
       receiverId: emptyReceiverId ? '' : undefined,
+      acceptPlain,
     });
 
     const tokenMode: TokenMode = config.tokenMode === 'classic' ? 'classic' : 'stable';

@@ -8,13 +8,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { BodyError, readBody, sendText } from '../../lib/http/body';
 import { CallbackEndpoint, CallbackError, CallbackQuery, InboundMessage } from '../../lib/wechat/callback';
-import { Delivery, DeliveryTracker, NO_REPLY, RETRY_WINDOW_SECONDS } from '../../lib/wechat/deliveries';
+import { Delivery, DeliveryTracker, NO_REPLY } from '../../lib/wechat/deliveries';
+import { ClaimLease, SharedDeliveries } from '../../lib/wechat/shared-deliveries';
+import { SignedQueryLedger } from '../../lib/wechat/signed-queries';
 import { XmlObject } from '../../lib/wechat/xml';
 import { RoutedRequest, mountRoute, routePath } from '../shared/owned-route';
 import { WarningThrottle } from '../shared/warning-throttle';
 import { hasReplyNodes } from '../wechat-reply/reply-nodes';
 import type { WeChatAccountNode } from '../wechat-account/wechat-account';
-import type { Store } from '../../lib/store';
 import { numericSetting } from '../shared/numeric-setting';
 
 export interface WeChatInDef extends NodeDef {
@@ -70,6 +71,7 @@ export default function register(RED: NodeAPI): void {
     const replyTimeoutMs = numericSetting(config.replyTimeout, DEFAULT_REPLY_TIMEOUT_S, 0, MAX_REPLY_TIMEOUT_S) * 1000;
     const maxBody = numericSetting((RED.settings as unknown as Record<string, unknown>).wechatInMaxBody, DEFAULT_MAX_BODY);
     const tracker = new DeliveryTracker();
+    const ledger = new SignedQueryLedger(replayWindow);
 
     let account: WeChatAccountNode;
     let endpoint: CallbackEndpoint;
@@ -92,11 +94,15 @@ export default function register(RED: NodeAPI): void {
     }
     const status = routeStatus(node, path);
     const warnings = new WarningThrottle((text) => node.warn(text));
+    const storeWarning = (err: Error) =>
+      warnings.report('store', (more) => RED._('wechat-in.warn.storeFailed', { detail: err.message }) + (more ? RED._('wechat-in.warn.more', { count: more }) : ''));
+    const selectedStore = account.selectedStore();
+    const shared = selectedStore ? new SharedDeliveries(selectedStore, `${account.appId}:${account.agentId}`, storeWarning) : null;
 
     function reject(req: IncomingMessage, res: ServerResponse, err: unknown): void {
       status.count('rejected');
       if (err instanceof CallbackError || err instanceof BodyError) {
-        const reason = err instanceof CallbackError ? err.reason : 'bad_body';
+        const reason = err instanceof CallbackError ? err.reason : err.code === 'parsed_upstream' ? 'parsed_body' : 'bad_body';
         const ip = req.socket.remoteAddress ?? '?';
         warnings.report(reason, (more) =>
           RED._('wechat-in.warn.rejected', { path, ip, reason, detail: err.message }) + (more ? RED._('wechat-in.warn.more', { count: more }) : ''),
@@ -118,10 +124,15 @@ export default function register(RED: NodeAPI): void {
     }
 
     async function handleMessage(req: RoutedRequest, res: ServerResponse): Promise<void> {
+      const arrived = Date.now();
       let inbound: InboundMessage;
       try {
         const body = await readBody(req, maxBody);
         inbound = endpoint.open(req.query as CallbackQuery, body.toString('utf8'));
+        if (!inbound.bodySigned) {
+          ledger.record(inbound.signature, inbound.dedupKey);
+          await recordSharedSignature(inbound);
+        }
       } catch (err) {
         reject(req, res, err);
         return;
@@ -132,35 +143,52 @@ export default function register(RED: NodeAPI): void {
         answer(res, await begun.answer, inbound.encrypted);
         return;
       }
-      const store = account.selectedStore();
-      if (store && !(await claimedHere(store, inbound.dedupKey))) {
-        // Another instance sharing the store took this delivery; it answers WeChat's
-        // first try, so this retry only has to stop WeChat from trying again.
-        begun.delivery.settle(NO_REPLY);
-        status.count('retries');
-        answer(res, NO_REPLY, inbound.encrypted);
-        return;
+      let lease: ClaimLease | null = null;
+      if (shared) {
+        const claim = await sharedClaim(shared, inbound.dedupKey);
+        if (claim?.kind === 'answered') {
+          // Another instance answered this delivery: this is a retry, and gets the same reply.
+          begun.delivery.settle(claim.answer);
+          status.count('retries');
+          answer(res, claim.answer, inbound.encrypted);
+          return;
+        }
+        lease = claim?.lease ?? null;
       }
       status.count('received');
-      emit(begun.delivery, inbound);
-      answer(res, await begun.delivery.answer, inbound.encrypted);
+      emit(begun.delivery, inbound, replyTimeoutMs - (Date.now() - arrived));
+      const reply = await begun.delivery.answer;
+      answer(res, reply, inbound.encrypted);
+      lease?.finish(reply).catch(storeWarning);
     }
 
-    /** With a shared store on the account, a delivery is claimed across every instance using it. */
-    async function claimedHere(store: Store, dedupKey: string): Promise<boolean> {
+    /** With a shared store, one signed query carries one message across every instance too. */
+    async function recordSharedSignature(inbound: InboundMessage): Promise<void> {
+      if (!shared) return;
       try {
-        return await store.claim(`dedup:wechat:${account.appId}:${account.agentId}:${dedupKey}`, RETRY_WINDOW_SECONDS);
+        await shared.recordSignature(inbound.signature, inbound.dedupKey, ledger.keepMs);
       } catch (err) {
-        // A store outage must not drop messages: handle the delivery here and say so.
-        node.warn(RED._('wechat-in.warn.storeFailed', { detail: (err as Error).message }));
-        return true;
+        if (err instanceof CallbackError) throw err;
+        // A store outage must not drop messages; this instance's own ledger still applies.
+        storeWarning(err as Error);
       }
     }
 
-    function emit(delivery: Delivery, inbound: InboundMessage): void {
+    /** The delivery's claim across instances; null when the store failed, and the delivery is handled here. */
+    async function sharedClaim(deliveries: SharedDeliveries, dedupKey: string) {
+      try {
+        return await deliveries.claim(dedupKey, replyTimeoutMs);
+      } catch (err) {
+        storeWarning(err as Error);
+        return null;
+      }
+    }
+
+    /** `deadlineMs`: what is left of the reply window (less after waiting for another instance's claim). */
+    function emit(delivery: Delivery, inbound: InboundMessage, deadlineMs: number): void {
       const { fields } = inbound;
       if (hasReplyNodes()) {
-        delivery.armDeadline(replyTimeoutMs, () => status.count('timedOut'));
+        delivery.armDeadline(Math.max(0, deadlineMs), () => status.count('timedOut'));
       } else {
         delivery.settle(NO_REPLY);
       }

@@ -44,9 +44,15 @@ describe('scenario: WeChat Q&A bot (flows/qa-bot.json)', () => {
     assert.deepEqual(result.reply, { kind: 'no-reply', marker: 'success' });
   });
 
-  it('works in plain mode too', async () => {
+  it('refuses plaintext: the shipped account has an EncodingAESKey, so WeChat sends it only encrypted', async () => {
     const plain = WeChatClientSimulator.demo('official', { mode: 'plain' });
-    assert.match(await text(plain, '/wechat/official', 'contact'), /400-000-0000/);
+    const result = await plain.deliver(harness.baseUrl + '/wechat/official', { content: 'contact' });
+    assert.deepEqual([result.status, result.body], [403, 'plaintext_refused']);
+  });
+
+  it('works in compatible mode too', async () => {
+    const compatible = WeChatClientSimulator.demo('official', { mode: 'compatible' });
+    assert.match(await text(compatible, '/wechat/official', 'contact'), /400-000-0000/);
   });
 
   it('a slow answer misses the deadline and arrives as a customer-service message', async function () {

@@ -12,6 +12,8 @@ const OFFICIAL_CREDENTIALS = {
   token: DEMO_OFFICIAL_ACCOUNT.token,
   encodingAESKey: DEMO_OFFICIAL_ACCOUNT.encodingAESKey,
 };
+/** The same Official Account in plain mode: no EncodingAESKey, so plaintext is its only mode. */
+const PLAIN_CREDENTIALS = { appSecret: DEMO_OFFICIAL_ACCOUNT.appSecret, token: DEMO_OFFICIAL_ACCOUNT.token };
 const WECOM_CREDENTIALS = {
   appSecret: DEMO_WECOM_APP.corpSecret,
   token: DEMO_WECOM_APP.token,
@@ -24,17 +26,24 @@ export interface FlowOptions {
   replayWindow?: number;
   /** API base of the accounts, e.g. a sandbox's; needed where replies fall back to active messages. */
   sandboxUrl?: string;
-  /** Id of a wechat-sap-store node to select on both accounts. */
+  /** Id of a wechat-sap-store node to select on every account. */
   store?: string;
+  /** The encrypted Official Account also accepts plaintext callbacks (switch-over). */
+  acceptPlain?: boolean;
 }
 
-/** Two inbound nodes (Official Account and WeCom) into a helper sink, and optionally a wechat-reply. */
+/**
+ * Three inbound nodes into a helper sink, and optionally a wechat-reply: an encrypted
+ * Official Account (/wx/oa), the same account in plain mode (/wx/plain) and WeCom (/wx/wecom).
+ */
 export function flow(options: FlowOptions = {}): FlowNode[] {
   const nodes: FlowNode[] = [
     { id: 'tab', type: 'tab' },
-    { id: 'acc-oa', type: 'wechat-account', kind: 'official', appId: DEMO_OFFICIAL_ACCOUNT.appId, agentId: '', apiBase: apiBase(options, '/wechat'), store: options.store ?? '' },
+    { id: 'acc-oa', type: 'wechat-account', kind: 'official', appId: DEMO_OFFICIAL_ACCOUNT.appId, agentId: '', apiBase: apiBase(options, '/wechat'), store: options.store ?? '', acceptPlain: options.acceptPlain ?? false },
+    { id: 'acc-plain', type: 'wechat-account', kind: 'official', appId: DEMO_OFFICIAL_ACCOUNT.appId, agentId: '', apiBase: apiBase(options, '/wechat'), store: options.store ?? '' },
     { id: 'acc-wecom', type: 'wechat-account', kind: 'wecom', appId: DEMO_WECOM_APP.corpId, agentId: DEMO_WECOM_APP.agentId, apiBase: apiBase(options, '/wecom'), store: options.store ?? '' },
     inNode('in-oa', 'acc-oa', '/wx/oa', options),
+    inNode('in-plain', 'acc-plain', '/wx/plain', options),
     inNode('in-wecom', 'acc-wecom', '/wx/wecom', options),
     { id: 'sink', type: 'helper', z: 'tab', wires: [] },
     { id: 'catch-all', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['caught']] },
@@ -63,5 +72,5 @@ export function inNode(id: string, account: string, url: string, options: FlowOp
 }
 
 // Config node ids must not equal a property value such as kind 'wecom': Node-RED would read it as a reference.
-export const CREDENTIALS = { 'acc-oa': OFFICIAL_CREDENTIALS, 'acc-wecom': WECOM_CREDENTIALS };
+export const CREDENTIALS = { 'acc-oa': OFFICIAL_CREDENTIALS, 'acc-plain': PLAIN_CREDENTIALS, 'acc-wecom': WECOM_CREDENTIALS };
 

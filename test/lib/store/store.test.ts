@@ -80,6 +80,55 @@ function contract(name: string, open: (now: () => number) => Store): void {
       assert.equal(results.filter(Boolean).length, 1);
     });
 
+    it('claims with a value, and replaces it only while it still holds the expected one', async () => {
+      assert.equal(await store.claim('lease', 3, 'pending:a'), true);
+      assert.equal(await store.get('lease'), 'pending:a');
+      assert.equal(await store.replace('lease', 'pending:b', 'done:b', 30), false, 'not the holder');
+      assert.equal(await store.replace('lease', 'pending:a', 'pending:a', 3), true, 'renewed');
+      time.t += 2_500;
+      assert.equal(await store.claim('lease', 3, 'pending:b'), false, 'the renewed lease still holds');
+      assert.equal(await store.replace('lease', 'pending:a', 'done:answer', 30), true);
+      assert.equal(await store.get('lease'), 'done:answer');
+      time.t += 30_000;
+      assert.equal(await store.replace('lease', 'done:answer', 'x', 30), false, 'an expired entry cannot be replaced');
+      assert.equal(await store.claim('lease', 3, 'pending:b'), true, 'an expired entry can be claimed again');
+    });
+
+    it('queues items once per id, hands each to one holder, and again once a lease ran out', async () => {
+      assert.equal(await store.enqueue('q', 'n1', 'first', 60), true);
+      assert.equal(await store.enqueue('q', 'n2', 'second', 60), true);
+      assert.equal(await store.enqueue('q', 'n1', 'first again', 60), false, 'a repeat of a pending item');
+      assert.equal(await store.enqueue('other', 'n1', 'elsewhere', 60), true, 'queues are separate');
+      const a = await store.takeNext('q', 'owner-a', 5);
+      assert.deepEqual(a, { id: 'n1', payload: 'first', attempts: 1 });
+      const b = await store.takeNext('q', 'owner-b', 5);
+      assert.deepEqual(b, { id: 'n2', payload: 'second', attempts: 1 });
+      assert.equal(await store.takeNext('q', 'owner-b', 5), null, 'both are leased');
+      assert.equal(await store.complete('q', 'n2', 'owner-b'), true);
+      assert.equal(await store.complete('q', 'n2', 'owner-b'), false, 'done once');
+      // owner-a dies holding n1: its lease runs out and the item is handed out again.
+      time.t += 4_000;
+      assert.equal(await store.renewLease('q', 'n1', 'owner-b', 5), false, 'only the holder renews');
+      assert.equal(await store.takeNext('q', 'owner-b', 5), null);
+      time.t += 1_000;
+      assert.deepEqual(await store.takeNext('q', 'owner-b', 5), { id: 'n1', payload: 'first', attempts: 2 });
+      assert.equal(await store.complete('q', 'n1', 'owner-a'), false, 'the dead holder no longer owns it');
+      assert.equal(await store.renewLease('q', 'n1', 'owner-b', 5), true);
+      assert.equal(await store.complete('q', 'n1', 'owner-b'), true);
+      assert.equal(await store.enqueue('q', 'n1', 'within keep', 60), false, 'a done item is still a repeat within its keep time');
+      time.t += 60_000;
+      assert.equal(await store.enqueue('q', 'n1', 'after keep', 60), true);
+      assert.deepEqual(await store.takeNext('q', 'owner-c', 5), { id: 'n1', payload: 'after keep', attempts: 1 });
+    });
+
+    it('hands a burst of concurrent takers each item once', async () => {
+      for (let i = 0; i < 20; i++) await store.enqueue('burst', `i${i}`, String(i), 60);
+      const taken = await Promise.all(Array.from({ length: 30 }, (_, i) => store.takeNext('burst', `w${i}`, 30)));
+      const ids = taken.filter((t) => t !== null).map((t) => t!.id);
+      assert.equal(ids.length, 20);
+      assert.equal(new Set(ids).size, 20);
+    });
+
     it('runs lock holders of one name one at a time and releases after a failure', async () => {
       const { work, maxInside } = lockedWork(5);
       await Promise.all(Array.from({ length: 5 }, () => store.withLock('L', work)));
@@ -111,7 +160,7 @@ describe('lib/store', () => {
       assert.equal(await second.get('persist'), 'yes');
       await second.close();
       const db = new Database(path, { readonly: true });
-      assert.deepEqual(db.prepare("SELECT value FROM wxbridge_meta WHERE name = 'schema_version'").get(), { value: '1' });
+      assert.deepEqual(db.prepare("SELECT value FROM wxbridge_meta WHERE name = 'schema_version'").get(), { value: '2' });
       db.close();
     });
 
@@ -167,7 +216,7 @@ describe('lib/store', () => {
           await client.query(`SELECT value FROM "${schema}"."mig_meta" WHERE name = 'schema_version'`),
           await client.query(`SELECT count(*)::int AS n FROM "${schema}"."mig_kv"`),
         ]);
-        assert.equal(version.rows[0].value, '1');
+        assert.equal(version.rows[0].value, '2');
         assert.equal(rows.rows[0].n, 4);
         await Promise.all(stores.map((s) => s.close()));
       });
@@ -177,6 +226,29 @@ describe('lib/store', () => {
         const b = createStore(pgConfig(schema));
         const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).claim('cross', 30)));
         assert.equal(results.filter(Boolean).length, 1);
+        await Promise.all([a.close(), b.close()]);
+      });
+
+      it('upgrades a version-1 database in place, keeping its entries', async () => {
+        await withPostgres(async (client) => {
+          await client.query(`CREATE TABLE "${schema}"."old_meta" (name TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+          await client.query(`INSERT INTO "${schema}"."old_meta" VALUES ('schema_version', '1')`);
+          await client.query(`CREATE TABLE "${schema}"."old_kv" (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at BIGINT)`);
+          await client.query(`INSERT INTO "${schema}"."old_kv" VALUES ('kept', 'yes', NULL)`);
+        });
+        const store = createStore(pgConfig(schema, { tablePrefix: 'old_' }));
+        assert.equal(await store.get('kept'), 'yes');
+        assert.equal(await store.enqueue('q', 'a', 'p', 10), true);
+        await store.close();
+      });
+
+      it('hands items to two pools (two instances) without overlap', async () => {
+        const a = createStore(pgConfig(schema));
+        const b = createStore(pgConfig(schema));
+        for (let i = 0; i < 30; i++) await a.enqueue('two', `i${i}`, String(i), 60);
+        const taken = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).takeNext('two', `w${i}`, 30)));
+        const ids = taken.filter((t) => t !== null).map((t) => t!.id);
+        assert.deepEqual([ids.length, new Set(ids).size], [30, 30]);
         await Promise.all([a.close(), b.close()]);
       });
 

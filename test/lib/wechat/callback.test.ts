@@ -25,6 +25,9 @@ const TEXT_MESSAGE =
   '<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello]]></Content>' +
   '<MsgId>6054768590064713728</MsgId></xml>';
 
+/** The same Official Account without an EncodingAESKey: plain mode is its only mode. */
+const PLAIN_OA: CallbackAccount = { ...OFFICIAL, encodingAESKey: undefined };
+
 function endpoint(account: CallbackAccount, replayWindowSeconds = 300): CallbackEndpoint {
   return new CallbackEndpoint(account, { replayWindowSeconds });
 }
@@ -136,52 +139,61 @@ describe('lib/wechat/callback', () => {
 
   describe('Official Account plain mode', () => {
     it('accepts a signed message and parses it', () => {
-      const inbound = endpoint(OFFICIAL).open(plainQuery(OFFICIAL), TEXT_MESSAGE, NOW);
+      const inbound = endpoint(PLAIN_OA).open(plainQuery(OFFICIAL), TEXT_MESSAGE, NOW);
       assert.equal(inbound.mode, 'plain');
       assert.equal(inbound.encrypted, false);
       assert.equal(inbound.fields.Content, 'hello');
       assert.equal(inbound.fields.MsgId, '6054768590064713728');
-      assert.equal(inbound.dedupKey, 'm:6054768590064713728');
+      assert.equal(inbound.dedupKey, dedupKeyOf(parseXml(TEXT_MESSAGE)));
+      assert.equal(inbound.signature, plainQuery(OFFICIAL).signature);
+      assert.equal(inbound.bodySigned, false, 'the plain signature does not cover the body');
     });
 
-    it('works for an account without an EncodingAESKey', () => {
-      const account = { ...OFFICIAL, encodingAESKey: undefined };
-      assert.equal(endpoint(account).open(plainQuery(account), TEXT_MESSAGE, NOW).fields.Content, 'hello');
+    it('refuses a plaintext callback to an account with an EncodingAESKey with 403, unless it accepts plaintext', () => {
+      expectRefusal(() => endpoint(OFFICIAL).open(plainQuery(OFFICIAL), TEXT_MESSAGE, NOW), 403, 'plaintext_refused');
+      const switching = endpoint({ ...OFFICIAL, acceptPlain: true }).open(plainQuery(OFFICIAL), TEXT_MESSAGE, NOW);
+      assert.equal(switching.fields.Content, 'hello');
+      assert.equal(switching.mode, 'plain');
+    });
+
+    it('judges the signature before refusing plaintext: a forged one is 401 either way', () => {
+      const forged = { ...plainQuery(OFFICIAL), signature: signatureOf(['guess', TS, NONCE]) };
+      expectRefusal(() => endpoint(OFFICIAL).open(forged, TEXT_MESSAGE, NOW), 401, 'bad_signature');
     });
 
     it('refuses a forged or missing signature with 401 bad_signature', () => {
       const forged = { ...plainQuery(OFFICIAL), signature: signatureOf(['guess', TS, NONCE]) };
-      expectRefusal(() => endpoint(OFFICIAL).open(forged, TEXT_MESSAGE, NOW), 401, 'bad_signature');
+      expectRefusal(() => endpoint(PLAIN_OA).open(forged, TEXT_MESSAGE, NOW), 401, 'bad_signature');
       const { signature: _omit, ...unsigned } = plainQuery(OFFICIAL);
-      expectRefusal(() => endpoint(OFFICIAL).open(unsigned, TEXT_MESSAGE, NOW), 401, 'bad_signature');
+      expectRefusal(() => endpoint(PLAIN_OA).open(unsigned, TEXT_MESSAGE, NOW), 401, 'bad_signature');
     });
 
     it('refuses a missing timestamp or nonce', () => {
-      expectRefusal(() => endpoint(OFFICIAL).open({ ...plainQuery(OFFICIAL), nonce: '' }, TEXT_MESSAGE, NOW), 400, 'missing_parameters');
+      expectRefusal(() => endpoint(PLAIN_OA).open({ ...plainQuery(OFFICIAL), nonce: '' }, TEXT_MESSAGE, NOW), 400, 'missing_parameters');
     });
 
     it('refuses a stale timestamp with 403, and a window of 0 disables the check', () => {
       const old = String(NOW / 1000 - 301);
-      expectRefusal(() => endpoint(OFFICIAL, 300).open(plainQuery(OFFICIAL, old), TEXT_MESSAGE, NOW), 403, 'stale_timestamp');
+      expectRefusal(() => endpoint(PLAIN_OA, 300).open(plainQuery(OFFICIAL, old), TEXT_MESSAGE, NOW), 403, 'stale_timestamp');
       const future = String(NOW / 1000 + 301);
-      expectRefusal(() => endpoint(OFFICIAL, 300).open(plainQuery(OFFICIAL, future), TEXT_MESSAGE, NOW), 403, 'stale_timestamp');
+      expectRefusal(() => endpoint(PLAIN_OA, 300).open(plainQuery(OFFICIAL, future), TEXT_MESSAGE, NOW), 403, 'stale_timestamp');
       const milliseconds = String(NOW);
-      expectRefusal(() => endpoint(OFFICIAL, 300).open(plainQuery(OFFICIAL, milliseconds), TEXT_MESSAGE, NOW), 403, 'stale_timestamp');
-      assert.equal(endpoint(OFFICIAL, 300).open(plainQuery(OFFICIAL, String(NOW / 1000 - 299)), TEXT_MESSAGE, NOW).fields.Content, 'hello');
-      assert.equal(endpoint(OFFICIAL, 0).open(plainQuery(OFFICIAL, old), TEXT_MESSAGE, NOW).fields.Content, 'hello');
-      assert.equal(endpoint(OFFICIAL, 0).open(plainQuery(OFFICIAL, '1'), TEXT_MESSAGE, NOW).fields.Content, 'hello');
+      expectRefusal(() => endpoint(PLAIN_OA, 300).open(plainQuery(OFFICIAL, milliseconds), TEXT_MESSAGE, NOW), 403, 'stale_timestamp');
+      assert.equal(endpoint(PLAIN_OA, 300).open(plainQuery(OFFICIAL, String(NOW / 1000 - 299)), TEXT_MESSAGE, NOW).fields.Content, 'hello');
+      assert.equal(endpoint(PLAIN_OA, 0).open(plainQuery(OFFICIAL, old), TEXT_MESSAGE, NOW).fields.Content, 'hello');
+      assert.equal(endpoint(PLAIN_OA, 0).open(plainQuery(OFFICIAL, '1'), TEXT_MESSAGE, NOW).fields.Content, 'hello');
     });
 
     it('refuses malformed XML with 400 bad_xml', () => {
-      expectRefusal(() => endpoint(OFFICIAL).open(plainQuery(OFFICIAL), '<xml><Content>hi</xml>', NOW), 400, 'bad_xml');
-      expectRefusal(() => endpoint(OFFICIAL).open(plainQuery(OFFICIAL), '<!DOCTYPE x [<!ENTITY a "b">]><xml/>', NOW), 400, 'bad_xml');
-      expectRefusal(() => endpoint(OFFICIAL).open(plainQuery(OFFICIAL), '', NOW), 400, 'bad_xml');
+      expectRefusal(() => endpoint(PLAIN_OA).open(plainQuery(OFFICIAL), '<xml><Content>hi</xml>', NOW), 400, 'bad_xml');
+      expectRefusal(() => endpoint(PLAIN_OA).open(plainQuery(OFFICIAL), '<!DOCTYPE x [<!ENTITY a "b">]><xml/>', NOW), 400, 'bad_xml');
+      expectRefusal(() => endpoint(PLAIN_OA).open(plainQuery(OFFICIAL), '', NOW), 400, 'bad_xml');
     });
 
     it('accepts the query parameters as arrays (as some frameworks give them)', () => {
       const q = plainQuery(OFFICIAL);
       const arrays = Object.fromEntries(Object.entries(q).map(([k, v]) => [k, [v]]));
-      assert.equal(endpoint(OFFICIAL).open(arrays, TEXT_MESSAGE, NOW).fields.Content, 'hello');
+      assert.equal(endpoint(PLAIN_OA).open(arrays, TEXT_MESSAGE, NOW).fields.Content, 'hello');
     });
   });
 
@@ -222,7 +234,7 @@ describe('lib/wechat/callback', () => {
       assert.equal(inbound.mode, 'compatible');
       assert.equal(inbound.fields.Content, 'hello');
       assert.equal(inbound.fields.FromUserName, 'oUser123');
-      assert.equal(inbound.dedupKey, 'm:6054768590064713728');
+      assert.equal(inbound.dedupKey, dedupKeyOf(parseXml(TEXT_MESSAGE)), 'the key is of the decrypted message only');
       assert.equal(inbound.fields.Encrypt, undefined);
     });
 
@@ -279,7 +291,9 @@ describe('lib/wechat/callback', () => {
       assert.equal(inbound.mode, 'wecom');
       assert.equal(inbound.encrypted, true);
       assert.equal(inbound.fields.AgentID, '1000002');
-      assert.equal(inbound.dedupKey, 'm:4561255354251345929');
+      assert.equal(inbound.dedupKey, dedupKeyOf(parseXml(wecomMessage)));
+      assert.equal(inbound.bodySigned, true);
+      assert.equal(inbound.signature, query.msg_signature);
     });
 
     it("opens Tencent's WeCom POST sample", () => {
@@ -358,18 +372,26 @@ describe('lib/wechat/callback', () => {
   });
 
   describe('dedupKeyOf', () => {
-    it('keys messages by MsgId (or MsgID)', () => {
-      assert.equal(dedupKeyOf({ MsgId: '6054768590064713728', FromUserName: 'u', CreateTime: '1' }), 'm:6054768590064713728');
-      assert.equal(dedupKeyOf({ MsgID: '42' }), 'm:42');
+    const event = { ToUserName: 'ww1', FromUserName: 'sys', CreateTime: '1700000000', MsgType: 'event', Event: 'change_external_contact' };
+
+    it('tells apart system events of one kind in one second that differ in any field', () => {
+      const a = { ...event, ChangeType: 'add_external_contact', UserID: 'zhangsan', ExternalUserID: 'wmA' };
+      assert.notEqual(dedupKeyOf(a), dedupKeyOf({ ...a, ExternalUserID: 'wmB' }), 'another external contact');
+      assert.notEqual(dedupKeyOf(a), dedupKeyOf({ ...a, ChangeType: 'edit_external_contact' }));
+      const approval = (status: string) => ({ ...event, Event: 'sys_approval_change', ApprovalInfo: { SpNo: '2026001', SpStatus: '1', Notifyer: { UserId: status } } });
+      assert.notEqual(dedupKeyOf(approval('lisi')), dedupKeyOf(approval('wangwu')), 'a nested field');
+      assert.notEqual(dedupKeyOf({ ...a, Items: ['x', 'y'] }), dedupKeyOf({ ...a, Items: ['y', 'x'] }), 'order inside a list');
     });
 
-    it('keys events by sender, CreateTime, Event and EventKey', () => {
-      const event = { FromUserName: 'oUser', CreateTime: '1700000000', MsgType: 'event', Event: 'CLICK', EventKey: 'MENU_1' };
-      assert.equal(dedupKeyOf(event), 'e:oUser|1700000000|CLICK|MENU_1');
-      assert.equal(dedupKeyOf({ ...event, EventKey: undefined as unknown as string }), 'e:oUser|1700000000|CLICK|');
-      assert.notEqual(dedupKeyOf(event), dedupKeyOf({ ...event, FromUserName: 'oOther' }));
-      assert.notEqual(dedupKeyOf(event), dedupKeyOf({ ...event, CreateTime: '1700000001' }));
-      assert.notEqual(dedupKeyOf(event), dedupKeyOf({ ...event, Event: 'VIEW' }));
+    it('tells apart the same MsgId from two senders', () => {
+      const text = { ToUserName: 'gh_1', CreateTime: '1700000000', MsgType: 'text', Content: 'hi', MsgId: '42' };
+      assert.notEqual(dedupKeyOf({ ...text, FromUserName: 'oA' }), dedupKeyOf({ ...text, FromUserName: 'oB' }));
+    });
+
+    it('does not depend on field order, and never confuses a value with its neighbours', () => {
+      assert.equal(dedupKeyOf({ A: '1', B: '2' }), dedupKeyOf({ B: '2', A: '1' }));
+      assert.notEqual(dedupKeyOf({ A: '1,"B":"2' }), dedupKeyOf({ A: '1', B: '2' }));
+      assert.notEqual(dedupKeyOf({ A: ['1', '2'] }), dedupKeyOf({ A: '1,2' }));
     });
 
     it('gives a retried delivery the same key', () => {

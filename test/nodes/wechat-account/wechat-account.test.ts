@@ -49,6 +49,15 @@ describe('wechat-account', () => {
       token: 't',
       encodingAESKey: 'k'.repeat(43),
       receiverId: '',
+      acceptPlain: false,
     });
+  });
+
+  it('accepts plaintext callbacks only when set to, and never for WeCom', async () => {
+    await load({ acceptPlain: true }, { token: 't', encodingAESKey: 'k'.repeat(43) });
+    assert.equal(harness.getNode<WeChatAccountNode>('acc').callbackAccount().acceptPlain, true);
+    await harness.unload();
+    await load({ kind: 'wecom', agentId: '1000002', acceptPlain: true }, { token: 't', encodingAESKey: 'k'.repeat(43) });
+    assert.equal(harness.getNode<WeChatAccountNode>('acc').callbackAccount().acceptPlain, false);
   });
 });

@@ -4,7 +4,8 @@ import type { SinonSpy } from 'sinon';
 import type { WeChatMessage } from '../../../nodes/wechat-in/wechat-in';
 import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../../sandbox/demo-accounts';
 import { startSandbox } from '../../../sandbox/index';
-import { OfficialMode, WeChatClientSimulator } from '../../../sandbox/wechat-client';
+import { MessageSpec, OfficialMode, PreparedDelivery, WeChatClientSimulator } from '../../../sandbox/wechat-client';
+import type { XmlObject } from '../../../lib/wechat/xml';
 import registerStore from '../../../nodes/wechat-sap-store/wechat-sap-store';
 import { PG_URL, usePostgresSchema } from '../../lib/store/pg-support';
 import { waitFor } from '../../support/flow-watch';
@@ -71,7 +72,8 @@ describe('wechat-in', () => {
       it(`Official Account ${mode} mode: parses, emits once and replies ${mode === 'plain' ? 'in plain' : 'encrypted'}`, async () => {
         autoReply = (msg) => `echo: ${msg.payload.Content}`;
         const client = official(mode);
-        const result = await client.deliver(url('/wx/oa'), { content: '你好 <world> & more', msgId: '9223372036854775807' });
+        const path = mode === 'plain' ? '/wx/plain' : '/wx/oa';
+        const result = await client.deliver(url(path), { content: '你好 <world> & more', msgId: '9223372036854775807' });
         assert.equal(result.status, 200);
         assert.equal(result.reply.kind, 'reply');
         assert.equal(result.reply.kind === 'reply' && result.reply.text, 'echo: 你好 <world> & more');
@@ -135,7 +137,7 @@ describe('wechat-in', () => {
 
     it('an empty reply payload answers success at once', async () => {
       autoReply = () => '';
-      const result = await official('plain').deliver(url('/wx/oa'), { content: 'x' });
+      const result = await official('plain').deliver(url('/wx/plain'), { content: 'x' });
       assert.deepEqual(result.reply, { kind: 'no-reply', marker: 'success' });
     });
   });
@@ -173,7 +175,7 @@ describe('wechat-in', () => {
     it('malformed XML and entity declarations: 400', async () => {
       const client = official('plain');
       for (const body of ['<xml><Content>unclosed</xml>', '<!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Content>&a;</Content></xml>', '{"json":true}']) {
-        const prepared = client.prepare(url('/wx/oa'), { content: 'x' });
+        const prepared = client.prepare(url('/wx/plain'), { content: 'x' });
         const delivery = { ...prepared, body, headers: { ...prepared.headers, 'Content-Length': String(Buffer.byteLength(body)) } };
         await expectRefused(400, 'bad_xml', () => client.send(delivery));
       }
@@ -181,7 +183,7 @@ describe('wechat-in', () => {
 
     it('an oversized body: 413', async () => {
       const client = official('plain');
-      const delivery = client.prepare(url('/wx/oa'), { content: 'x'.repeat(300 * 1024) });
+      const delivery = client.prepare(url('/wx/plain'), { content: 'x'.repeat(300 * 1024) });
       await expectRefused(413, 'bad_body', () => client.send(delivery));
     });
 
@@ -214,15 +216,131 @@ describe('wechat-in', () => {
       assert.equal(received.length, 1);
     });
 
-    it('events are de-duplicated by sender, time and event', async () => {
+    it('events are de-duplicated by their content', async () => {
       autoReply = () => 'welcome';
       const client = official('plain');
-      const delivery = client.prepare(url('/wx/oa'), { event: 'subscribe' });
+      const delivery = client.prepare(url('/wx/plain'), { event: 'subscribe' });
       await client.send(delivery);
       await client.replay(delivery);
       assert.equal(received.length, 1);
-      await client.deliver(url('/wx/oa'), { event: 'subscribe', createTime: Math.floor(Date.now() / 1000) - 1 });
+      await client.deliver(url('/wx/plain'), { event: 'subscribe', createTime: Math.floor(Date.now() / 1000) - 1 });
       assert.equal(received.length, 2, 'a different CreateTime is a new event');
+    });
+  });
+
+  describe('de-duplication by the whole message', () => {
+    beforeEach(() => load());
+    const now = () => Math.floor(Date.now() / 1000);
+
+    it('delivers WeCom system events of one kind in one second that differ in any field, nested ones included', async () => {
+      autoReply = () => '';
+      const client = WeChatClientSimulator.demo('wecom');
+      const createTime = now();
+      const contact = (externalUserId: string): MessageSpec => ({
+        event: 'subscribe',
+        from: 'sys',
+        createTime,
+        extra: { Event: 'change_external_contact', ChangeType: 'add_external_contact', UserID: 'zhangsan', ExternalUserID: externalUserId },
+      });
+      const approval = (approver: string): MessageSpec => ({
+        event: 'subscribe',
+        from: 'sys',
+        createTime,
+        extra: { Event: 'sys_approval_change', ApprovalInfo: { SpNo: '202612010001', SpStatus: '2', Approver: { UserId: approver } } },
+      });
+      for (const spec of [contact('wmA'), contact('wmB'), approval('lisi'), approval('wangwu')]) {
+        assert.equal((await client.deliver(url('/wx/wecom'), spec)).status, 200);
+      }
+      assert.deepEqual(
+        received.map((m) => m.payload.ExternalUserID ?? ((m.payload.ApprovalInfo as XmlObject).Approver as XmlObject).UserId),
+        ['wmA', 'wmB', 'lisi', 'wangwu'],
+      );
+    });
+
+    it('delivers the same MsgId from two senders to the flow twice', async () => {
+      autoReply = () => '';
+      for (const from of ['oSenderA', 'oSenderB']) await official('safe').deliver(url('/wx/oa'), { content: 'same id', msgId: '7000000000000000001', from });
+      assert.deepEqual(received.map((m) => m.wechat.from), ['oSenderA', 'oSenderB']);
+    });
+
+    const modes: Array<[string, () => WeChatClientSimulator, string]> = [
+      ['plain', () => official('plain'), '/wx/plain'],
+      ['compatible', () => official('compatible'), '/wx/oa'],
+      ['safe', () => official('safe'), '/wx/oa'],
+      ['wecom', () => WeChatClientSimulator.demo('wecom'), '/wx/wecom'],
+    ];
+    for (const [mode, simulator, path] of modes) {
+      it(`absorbs a true retry in ${mode} mode: same message, new nonce, signature${mode === 'plain' ? '' : ' and AES random'}`, async () => {
+        autoReply = () => 'answered once';
+        const client = simulator();
+        const message = client.buildMessage({ content: 'retried' });
+        const first = client.prepare(url(path), message);
+        const retry = client.prepare(url(path), message);
+        assert.notEqual(first.nonce, retry.nonce);
+        if (mode !== 'plain') assert.notEqual(first.body, retry.body);
+        const answers = [await client.send(first), await client.send(retry)];
+        for (const a of answers) assert.equal(a.reply.kind === 'reply' && a.reply.text, 'answered once');
+        assert.equal(received.length, 1);
+      });
+    }
+  });
+
+  describe('callbacks that cannot be forged', () => {
+    const now = () => Math.floor(Date.now() / 1000);
+
+    it('refuses a plaintext callback to an Official Account with an EncodingAESKey: 403, a warning, nothing in the flow', async () => {
+      await load();
+      const forged = official('plain').prepare(url('/wx/oa'), { content: 'transfer', from: 'oVictim' });
+      const result = await official('plain').send(forged);
+      assert.deepEqual([result.status, result.body], [403, 'plaintext_refused']);
+      assert.equal(received.length, 0);
+      assert.ok(warnings('in-oa').some((w) => w.includes('plaintext_refused')));
+    });
+
+    it('accepts plaintext on that account only when it is set to accept it for the switch-over', async () => {
+      await load({ acceptPlain: true });
+      autoReply = () => 'during the switch';
+      const result = await official('plain').deliver(url('/wx/oa'), { content: 'x' });
+      assert.equal(result.reply.kind === 'reply' && result.reply.text, 'during the switch');
+      assert.equal(received[0].wechat.mode, 'plain');
+    });
+
+    it('plain mode: a signed query carries one message; another body under it is refused, the same body is a retry', async () => {
+      await load();
+      autoReply = () => 'once';
+      const client = official('plain');
+      const genuine = client.prepare(url('/wx/plain'), { content: 'genuine' });
+      assert.equal((await client.send(genuine)).reply.kind, 'reply');
+      for (let i = 0; i < 3; i++) {
+        const body = client.buildMessage({ content: `injected ${i}`, from: `oVictim${i}` }).xml;
+        const injected = { ...genuine, body, headers: { ...genuine.headers, 'Content-Length': String(Buffer.byteLength(body)) } };
+        const refused = await client.send(injected);
+        assert.deepEqual([refused.status, refused.body], [403, 'signature_reused']);
+      }
+      const retry = await client.replay(genuine);
+      assert.equal(retry.reply.kind === 'reply' && retry.reply.text, 'once');
+      assert.deepEqual(received.map((m) => m.payload.Content), ['genuine']);
+      assert.ok(warnings('in-plain').some((w) => w.includes('signature_reused')));
+    });
+
+    it('encrypted modes: another body under the same msg_signature fails the signature; another plain copy in compatible mode changes nothing', async () => {
+      await load();
+      autoReply = () => '';
+      for (const [client, path] of [[official('safe'), '/wx/oa'], [WeChatClientSimulator.demo('wecom'), '/wx/wecom']] as const) {
+        const genuine = client.prepare(url(path), { content: 'genuine' });
+        assert.equal((await client.send(genuine)).status, 200);
+        const other = client.prepare(url(path), { content: 'injected', createTime: now() });
+        const swapped = { ...genuine, body: other.body, headers: other.headers };
+        assert.equal((await client.send(swapped)).status, 401);
+      }
+      const compatible = official('compatible');
+      const genuine = compatible.prepare(url('/wx/oa'), { content: 'real', from: 'oReal' });
+      await compatible.send(genuine);
+      const body = genuine.body.replace('oReal', 'oAttacker');
+      assert.notEqual(body, genuine.body);
+      await compatible.send({ ...genuine, body, headers: { ...genuine.headers, 'Content-Length': String(Buffer.byteLength(body)) } });
+      assert.deepEqual(received.map((m) => m.payload.Content), ['genuine', 'genuine', 'real'], 'the altered copy is the same message: a retry');
+      assert.ok(received.every((m) => m.wechat.from !== 'oAttacker'));
     });
   });
 
@@ -263,7 +381,7 @@ describe('wechat-in', () => {
     it('answers at once when no wechat-reply node is deployed', async () => {
       await load({ replyNode: false, replyTimeout: 4.5 });
       const started = Date.now();
-      const result = await official('plain').deliver(url('/wx/oa'), { content: 'x' }, { timeoutMs: 1000 });
+      const result = await official('plain').deliver(url('/wx/plain'), { content: 'x' }, { timeoutMs: 1000 });
       assert.deepEqual(result.reply, { kind: 'no-reply', marker: 'success' });
       assert.ok(Date.now() - started < 1000, 'well before the deadline');
       assert.equal(received.length, 1);
@@ -274,7 +392,7 @@ describe('wechat-in', () => {
     it('is removed when the flow stops', async () => {
       await load();
       await harness.unload();
-      const result = await official('plain').deliver(url('/wx/oa'), { content: 'x' });
+      const result = await official('plain').deliver(url('/wx/plain'), { content: 'x' });
       assert.equal(result.status, 404);
     });
 
@@ -291,12 +409,13 @@ describe('wechat-in', () => {
   describe('with a PostgreSQL store shared by several instances', () => {
     const schema = usePostgresSchema();
 
-    it('a delivery reaches only one instance; the other answers the retry with no reply', async () => {
-      // Two wechat-in nodes with their own trackers stand for two Node-RED instances behind one URL.
+    /** Two wechat-in nodes with their own trackers stand for two Node-RED instances behind one URL. */
+    async function loadTwoInstances(): Promise<void> {
       const nodes = flow({ store: 'shared-store' });
       nodes.push(
         { id: 'shared-store', type: 'wechat-sap-store', kind: 'postgres', schema, host: '', port: '', database: '', user: '', ssl: false, path: '', tablePrefix: '' },
         inNode('in-oa-2', 'acc-oa', '/wx/oa-2', {}),
+        inNode('in-plain-2', 'acc-plain', '/wx/plain-2', {}),
       );
       await harness.load([...NODES, registerStore], nodes, { ...CREDENTIALS, 'shared-store': { connectionString: PG_URL } });
       received = [];
@@ -304,13 +423,40 @@ describe('wechat-in', () => {
         received.push(msg as WeChatMessage);
         harness.getNode('reply').receive({ ...msg, payload: 'from the first instance' } as NodeMessage);
       });
+    }
+    const onOtherInstance = (delivery: PreparedDelivery, path: string) => ({ ...delivery, url: delivery.url.replace(`${path}?`, `${path}-2?`) });
+
+    it('a delivery reaches only one instance; a retry on the other gets the same reply', async () => {
+      await loadTwoInstances();
       const client = official('safe');
       const delivery = client.prepare(url('/wx/oa'), { content: 'once please' });
       const first = await client.send(delivery);
-      const retry = await client.send({ ...delivery, url: delivery.url.replace('/wx/oa?', '/wx/oa-2?') });
+      const retry = await client.send(onOtherInstance(delivery, '/wx/oa'));
       assert.equal(first.reply.kind === 'reply' && first.reply.text, 'from the first instance');
-      assert.deepEqual(retry.reply, { kind: 'no-reply', marker: 'success' });
+      assert.equal(retry.reply.kind === 'reply' && retry.reply.text, 'from the first instance');
       assert.equal(received.length, 1);
+    });
+
+    it('a retry with a new nonce, signature and AES random on the other instance is absorbed too', async () => {
+      await loadTwoInstances();
+      const client = official('safe');
+      const message = client.buildMessage({ content: 'retried elsewhere' });
+      await client.send(client.prepare(url('/wx/oa'), message));
+      const retry = await client.send(client.prepare(url('/wx/oa-2'), message));
+      assert.equal(retry.reply.kind === 'reply' && retry.reply.text, 'from the first instance');
+      assert.equal(received.length, 1);
+    });
+
+    it('a signed plain query reused with another body on the other instance is refused', async () => {
+      await loadTwoInstances();
+      const client = official('plain');
+      const genuine = client.prepare(url('/wx/plain'), { content: 'genuine' });
+      await client.send(genuine);
+      const body = client.buildMessage({ content: 'injected elsewhere' }).xml;
+      const injected = { ...onOtherInstance(genuine, '/wx/plain'), body, headers: { ...genuine.headers, 'Content-Length': String(Buffer.byteLength(body)) } };
+      const refused = await client.send(injected);
+      assert.deepEqual([refused.status, refused.body], [403, 'signature_reused']);
+      assert.deepEqual(received.map((m) => m.payload.Content), ['genuine']);
     });
   });
 });

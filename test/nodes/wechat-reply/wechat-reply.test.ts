@@ -61,7 +61,7 @@ describe('wechat-reply', () => {
       send({ ...msg, payload: 'first' });
       send({ ...msg, payload: 'second' });
     };
-    const result = await WeChatClientSimulator.demo('official', { mode: 'plain' }).deliver(harness.baseUrl + '/wx/oa', { content: 'x' });
+    const result = await WeChatClientSimulator.demo('official', { mode: 'plain' }).deliver(harness.baseUrl + '/wx/plain', { content: 'x' });
     assert.equal(result.reply.kind === 'reply' && result.reply.text, 'first');
     await waitFor('the error at the Catch node', () => caught.length > 0);
     assert.equal(caught.length, 1);
