@@ -34,9 +34,9 @@ export class QueueWorker {
   ) {
     this.leaseSeconds = options.leaseSeconds ?? 5;
     this.onError = options.onError ?? (() => undefined);
+    // The first look is a poll away, not now: a flow that is starting may not be wired up yet.
     this.poller = setInterval(() => this.kick(), options.pollMs ?? 1000);
     this.poller.unref();
-    this.kick();
   }
 
   /** Looks for work now: call after enqueueing. */

@@ -9,6 +9,7 @@ import type { XmlObject } from '../../../lib/wechat/xml';
 import registerStore from '../../../nodes/wechat-sap-store/wechat-sap-store';
 import { PG_URL, usePostgresSchema } from '../../lib/store/pg-support';
 import { waitFor } from '../../support/flow-watch';
+import { editorBodyParsers } from '../../support/editor-parsers';
 import { NodeRedHarness } from '../../support/node-red-harness';
 import { CREDENTIALS, FlowOptions, NODES, flow, inNode } from '../../support/wechat-inbound-flow';
 
@@ -22,8 +23,8 @@ describe('wechat-in', () => {
   /** When set, every message reaching the sink is answered through wechat-reply with this payload. */
   let autoReply: ((msg: WeChatMessage) => unknown) | null;
 
-  async function load(options: FlowOptions = {}) {
-    await harness.load(NODES, flow(options), CREDENTIALS);
+  async function load(options: FlowOptions = {}, settings?: object) {
+    await harness.load(NODES, flow(options), CREDENTIALS, settings);
     received = [];
     autoReply = null;
     harness.getNode('sink').on('input', (msg: NodeMessage) => {
@@ -341,6 +342,31 @@ describe('wechat-in', () => {
       await compatible.send({ ...genuine, body, headers: { ...genuine.headers, 'Content-Length': String(Buffer.byteLength(body)) } });
       assert.deepEqual(received.map((m) => m.payload.Content), ['genuine', 'genuine', 'real'], 'the altered copy is the same message: a retry');
       assert.ok(received.every((m) => m.wechat.from !== 'oAttacker'));
+    });
+  });
+
+  describe('behind the editor\'s body parsers (editor at /, the default)', () => {
+    beforeEach(() => load({}, { httpNodeMiddleware: editorBodyParsers() }));
+
+    it('answers a body another parser consumed at once with 415 and a warning, never leaving the request open', async () => {
+      const client = official('safe');
+      for (const type of ['application/json', 'application/x-www-form-urlencoded']) {
+        const prepared = client.prepare(url('/wx/oa'), { content: 'x' });
+        const body = type === 'application/json' ? '{"xml":"not really"}' : 'a=1&b=2';
+        const delivery = { ...prepared, body, headers: { 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)) } };
+        const started = Date.now();
+        const result = await client.send(delivery, { timeoutMs: 2000 });
+        assert.deepEqual([result.status, result.body], [415, 'parsed_body'], type);
+        assert.ok(Date.now() - started < 1000, 'answered at once');
+      }
+      assert.ok(warnings('in-oa').some((w) => w.includes('parsed_body') && w.includes('httpAdminRoot')));
+      assert.equal(received.length, 0);
+    });
+
+    it('still takes WeChat\'s own text/xml callbacks, which those parsers leave alone', async () => {
+      autoReply = () => 'fine';
+      const result = await official('safe').deliver(url('/wx/oa'), { content: 'x' });
+      assert.equal(result.reply.kind === 'reply' && result.reply.text, 'fine');
     });
   });
 
