@@ -95,7 +95,7 @@ export class NodeRedInstance {
       await waitForHttp(instance.baseUrl + spec.readyPath, 30_000, child);
     } catch (err) {
       await instance.stop();
-      throw new Error(`${(err as Error).message}\n${instance.output.slice(-30).join('\n')}`);
+      throw new Error(`${(err as Error).message}\n${instance.output.slice(-30).join('\n')}`, { cause: err });
     }
     return instance;
   }
