@@ -16,7 +16,8 @@ export const BENCH_REPLY_TEXT = 'Thanks, your message has been received.';
 const MAX_BODY = 256 * 1024;
 
 const accounts: Record<string, CallbackAccount> = {
-  '/official': { kind: 'official', appId: DEMO_OFFICIAL_ACCOUNT.appId, token: DEMO_OFFICIAL_ACCOUNT.token, encodingAESKey: DEMO_OFFICIAL_ACCOUNT.encodingAESKey },
+  // Plain mode: an account with an EncodingAESKey would refuse plaintext callbacks.
+  '/official': { kind: 'official', appId: DEMO_OFFICIAL_ACCOUNT.appId, token: DEMO_OFFICIAL_ACCOUNT.token },
   '/wecom': { kind: 'wecom', appId: DEMO_WECOM_APP.corpId, token: DEMO_WECOM_APP.token, encodingAESKey: DEMO_WECOM_APP.encodingAESKey },
 };
 

@@ -272,7 +272,8 @@ async function startNodeRed(port: number, name: string): Promise<ChildProcess> {
     userDir,
     settingsFile,
     // The accounts' API base is never called here; the sandbox URL is only a placeholder.
-    env: { ...process.env, ...demoEnvironment('http://127.0.0.1:9') },
+    // No EncodingAESKey for the Official Account: it is measured in plain mode, which an account with a key refuses.
+    env: { ...process.env, ...demoEnvironment('http://127.0.0.1:9'), WECHAT_OA_AESKEY: '' },
     stdio: ['ignore', 'inherit', 'inherit'],
     nodeArgs: NODE_RED_ARGS,
   });
