@@ -211,8 +211,16 @@ function freePort(): Promise<number> {
 const wecomClient = WeChatClientSimulator.demo('wecom');
 const officialClient = WeChatClientSimulator.demo('official', { mode: 'plain' });
 
+/**
+ * Nonces count up from a random start: a 32-bit random nonce repeats within one second
+ * at this rate now and then, and wechat-in refuses a plain signature that carries a
+ * second message (one signed query, one message), which would count as a failure here.
+ */
+let nextNonce = Math.floor(Math.random() * 1e9);
+
 function prepareText(client: WeChatClientSimulator, url: string): PreparedDelivery {
-  return client.prepare(url, { type: 'text', content: 'What are your opening hours? 营业时间？' });
+  nextNonce = (nextNonce + 1) % 4_294_967_296;
+  return client.prepare(url, { type: 'text', content: 'What are your opening hours? 营业时间？' }, { nonce: String(nextNonce) });
 }
 
 function replyCheck(client: WeChatClientSimulator) {
