@@ -25,4 +25,19 @@ for (const name of fs.readdirSync(nodesDir)) {
       fs.cpSync(src, path.join(to, entry), { recursive: true });
     }
   }
+  if (isNode) mergeSharedCatalogue(name, to);
+}
+
+// The texts of lib/'s error codes live once, in nodes/shared/locales/<lang>/lib.json; every
+// node's catalogue gets them under "<type>.lib", so RED._ finds them in its own namespace.
+function mergeSharedCatalogue(type, to) {
+  const sharedDir = path.join(nodesDir, 'shared', 'locales');
+  if (!fs.existsSync(sharedDir)) return;
+  for (const lang of fs.readdirSync(sharedDir)) {
+    const file = path.join(to, 'locales', lang, `${type}.json`);
+    if (!fs.existsSync(file)) continue;
+    const catalogue = JSON.parse(fs.readFileSync(file, 'utf8'));
+    catalogue[type].lib = JSON.parse(fs.readFileSync(path.join(sharedDir, lang, 'lib.json'), 'utf8'));
+    fs.writeFileSync(file, JSON.stringify(catalogue, null, 2) + '\n');
+  }
 }

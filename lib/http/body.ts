@@ -20,6 +20,8 @@ export class BodyError extends Error {
     readonly status: number,
     message: string,
     readonly code: BodyErrorCode = status === 413 ? 'too_large' : 'unreadable',
+    /** What the translated text of `code` needs (see nodes/shared/locales/…/lib.json). */
+    readonly params: Record<string, string | number> = { detail: message },
   ) {
     super(message);
     this.name = 'BodyError';
@@ -35,7 +37,7 @@ function drainedUpstream(req: MaybeParsed): boolean {
 }
 
 function tooLarge(size: number, limitBytes: number): BodyError {
-  return new BodyError(413, `body of ${size} bytes exceeds the ${limitBytes}-byte limit`);
+  return new BodyError(413, `body of ${size} bytes exceeds the ${limitBytes}-byte limit`, 'too_large', { size, limit: limitBytes });
 }
 
 export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
@@ -50,6 +52,7 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
         `the body (${type}) was already parsed by another body parser before this route; ` +
           'with the editor at / its JSON and form parsers do that (move it with httpAdminRoot)',
         'parsed_upstream',
+        { type },
       ),
     );
   }
@@ -99,7 +102,7 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number, max
   let value: unknown;
   if (drainedUpstream(upstream) && upstream.body !== null && typeof upstream.body === 'object' && !Buffer.isBuffer(upstream.body)) {
     if (FORM_TYPE.test(req.headers['content-type'] ?? '')) {
-      throw new BodyError(415, 'the body was sent as a form (application/x-www-form-urlencoded) and decoded as one; send it as JSON', 'form_body');
+      throw new BodyError(415, 'the body was sent as a form (application/x-www-form-urlencoded) and decoded as one; send it as JSON', 'form_body', {});
     }
     const declared = Number(req.headers['content-length']);
     if (declared > limitBytes) throw tooLarge(declared, limitBytes);
@@ -110,7 +113,7 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number, max
       value = JSON.parse(raw.toString('utf8'));
     } catch {
       const type = req.headers['content-type'] ?? 'no Content-Type';
-      throw new BodyError(400, `the body (${type}) is not valid JSON`, 'bad_json');
+      throw new BodyError(400, `the body (${type}) is not valid JSON`, 'bad_json', { type });
     }
   }
   try {
@@ -119,7 +122,7 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number, max
     if (size > limitBytes) throw tooLarge(size, limitBytes);
     return { value, key };
   } catch (err) {
-    if (err instanceof ContentKeyError) throw new BodyError(400, err.message, 'too_deep');
+    if (err instanceof ContentKeyError) throw new BodyError(400, err.message, 'too_deep', { maxDepth: err.maxDepth });
     throw err;
   }
 }

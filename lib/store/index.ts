@@ -1,10 +1,10 @@
 /**
- * Opening stores. `createStore` makes a private store object; `acquireStore` hands out
- * one shared store per database target in this process (reference counted), so every
- * node using the same database shares one connection pool or one SQLite handle.
+ * Opening stores. Each store object belongs to the config node that created it (a
+ * wechat-sap-store, or an account using the embedded file), which closes it when it
+ * closes; several handles on one SQLite file or pools on one database work side by side.
  */
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { PostgresStore } from './postgres-store';
 import { SqliteStore } from './sqlite-store';
 import { Store, StoreConfig, StoreOptions } from './types';
@@ -31,68 +31,12 @@ export function createStore(config: StoreConfig, options: StoreOptions = {}): St
   return config.kind === 'postgres' ? new PostgresStore(config, options) : new SqliteStore(config, options);
 }
 
-export interface StoreLease {
-  readonly store: Store;
-  /** Gives the store back; the last release closes it. Idempotent. */
-  release(): Promise<void>;
-}
-
 /**
- * For a node's 'close' handler: gives the lease back (when there is one) and then calls
- * done, with the error if closing the store failed.
+ * For a config node's 'close' handler: closes the store it owns (when there is one) and
+ * then calls done, with the error if closing failed.
  */
-export function releaseThen(lease: StoreLease | null, done: (err?: Error) => void): void {
-  if (!lease) return done();
-  lease.release().then(() => done(), done);
-}
-
-interface SharedEntry {
-  store: Store;
-  users: number;
-}
-
-const shared = new Map<string, SharedEntry>();
-
-/** The process-wide store for this target; call release() when done with it. */
-export function acquireStore(config: StoreConfig): StoreLease {
-  const id = storeIdentity(config);
-  let entry = shared.get(id);
-  if (!entry) {
-    entry = { store: createStore(config), users: 0 };
-    shared.set(id, entry);
-  }
-  entry.users++;
-  const held = entry;
-  let released = false;
-  return {
-    store: held.store,
-    async release() {
-      if (released) return;
-      released = true;
-      held.users--;
-      if (held.users > 0) return;
-      if (shared.get(id) === held) shared.delete(id);
-      await held.store.close();
-    },
-  };
-}
-
-/** Same database and tables means same identity; credentials do not take part. */
-function storeIdentity(config: StoreConfig): string {
-  if (config.kind === 'sqlite') return `sqlite:${config.path === ':memory:' ? ':memory:' + Math.random() : resolve(config.path)}`;
-  const target = config.connectionString
-    ? stripPassword(config.connectionString)
-    : `${config.user ?? ''}@${config.host ?? ''}:${config.port ?? ''}/${config.database ?? ''}`;
-  return `postgres:${target}:${config.schema ?? 'public'}.${config.tablePrefix ?? 'wxbridge_'}`;
-}
-
-function stripPassword(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    url.password = '';
-    return url.toString();
-  } catch {
-    return connectionString;
-  }
+export function closeThen(store: Store | null, done: (err?: Error) => void): void {
+  if (!store) return done();
+  store.close().then(() => done(), done);
 }
 export { QueueWorker, QueueWorkerOptions } from './queue-worker';

@@ -15,7 +15,7 @@ import type { AccountKind } from './callback';
 import { TOKEN_ERRCODES, WeChatApiError, WeChatHttpError } from './api-errors';
 import { JsonObject, OutboundMessage, checkMedia, replyToActiveMessage } from './messages';
 import type { NormalizedReply } from './replies';
-import { FetchedToken, TokenManager, tokenCacheKey } from './token-manager';
+import { FetchedToken, TokenManager } from './token-manager';
 
 /** OA token family: stable_token (default; many callers can share it) or classic /cgi-bin/token. */
 export type TokenMode = 'stable' | 'classic';
@@ -93,9 +93,6 @@ const SEND_PATHS: Record<OutboundMessage['api'], string> = {
   app: 'message/send',
 };
 
-/** One manager per store, account and secret in this process: the in-process single flight. */
-const sharedManagers = new WeakMap<Store, Map<string, TokenManager>>();
-
 export class WeChatApiClient {
   readonly tokens: TokenManager;
   private readonly http: AxiosInstance;
@@ -109,16 +106,16 @@ export class WeChatApiClient {
     this.base = (account.apiBase || DEFAULT_API_BASE[account.kind]).replace(/\/+$/, '');
     this.http = options.http ?? defaultHttp(options.timeoutMs ?? 10_000);
     this.busyRetryDelayMs = options.busyRetryDelayMs ?? 1000;
-    this.tokens = sharedManager(options.store, account, this.base, () =>
-      new TokenManager({
-        store: options.store,
-        identity: tokenIdentity(account),
-        secret: account.secret,
-        fetchToken: () => this.fetchToken(),
-        refreshMarginSeconds: options.refreshMarginSeconds,
-        now: options.now,
-      }),
-    );
+    // Clients of one account share its token through the store (its lock makes one fetch);
+    // the account config node keeps one client per store, so its nodes share one manager too.
+    this.tokens = new TokenManager({
+      store: options.store,
+      identity: tokenIdentity(account),
+      secret: account.secret,
+      fetchToken: () => this.fetchToken(),
+      refreshMarginSeconds: options.refreshMarginSeconds,
+      now: options.now,
+    });
   }
 
   /** Sends a prepared message (see prepareMessage / replyToActiveMessage). */
@@ -239,20 +236,6 @@ export class WeChatApiClient {
   }
 }
 
-function sharedManager(store: Store, account: ApiAccount, base: string, create: () => TokenManager): TokenManager {
-  let byAccount = sharedManagers.get(store);
-  if (!byAccount) {
-    byAccount = new Map();
-    sharedManagers.set(store, byAccount);
-  }
-  const key = `${base}|${tokenCacheKey(tokenIdentity(account), account.secret)}`;
-  let manager = byAccount.get(key);
-  if (!manager) {
-    manager = create();
-    byAccount.set(key, manager);
-  }
-  return manager;
-}
 
 /** OA stable and classic tokens are separate families; a WeCom token belongs to corp + app. */
 function tokenIdentity(account: ApiAccount): string {

@@ -41,9 +41,16 @@ export class CallbackError extends Error {
     readonly status: number,
     readonly reason: string,
     message: string,
+    /** What the translated text of `reason` needs (see nodes/shared/locales/…/lib.json). */
+    readonly params: Record<string, string | number> = { detail: message },
   ) {
     super(message);
     this.name = 'CallbackError';
+  }
+
+  /** The code nodes translate: the same as `reason`. */
+  get code(): string {
+    return this.reason;
   }
 }
 
@@ -193,7 +200,7 @@ export class CallbackEndpoint {
     if (!window) return;
     const sent = Number(timestamp);
     if (!/^\d{1,12}$/.test(timestamp) || Math.abs(now / 1000 - sent) > window) {
-      throw new CallbackError(403, 'stale_timestamp', `timestamp is more than ${window} s away from this server's clock`);
+      throw new CallbackError(403, 'stale_timestamp', `timestamp is more than ${window} s away from this server's clock`, { window });
     }
   }
 }

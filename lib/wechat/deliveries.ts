@@ -10,14 +10,6 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** Ids only need to be unique within this process: a random prefix and a counter. */
-const ID_PREFIX = randomBytes(6).toString('base64url');
-let idCounter = 0;
-function nextDeliveryId(): string {
-  idCounter = (idCounter + 1) % Number.MAX_SAFE_INTEGER;
-  return ID_PREFIX + idCounter.toString(36);
-}
-
 /**
  * The answer of a delivery that gets no passive reply. Deliveries are settled with the
  * plain reply XML or this; the endpoint turns it into "success" (Official Account) or an
@@ -31,7 +23,6 @@ export const RETRY_WINDOW_SECONDS = 30;
 export type SettleResult = 'answered' | 'late' | 'duplicate';
 
 export class Delivery {
-  readonly id: string;
   /** Resolves with the HTTP body to answer, once a reply or the deadline settles it. */
   readonly answer: Promise<string>;
   private resolve!: (body: string) => void;
@@ -39,11 +30,11 @@ export class Delivery {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
+    readonly id: string,
     readonly key: string,
     /** Called once with the reply that closes the delivery, in time or late. */
     private readonly onClosed: (delivery: Delivery, body: string) => void,
   ) {
-    this.id = nextDeliveryId();
     this.answer = new Promise((resolve) => (this.resolve = resolve));
   }
 
@@ -84,11 +75,36 @@ export class Delivery {
 
 export type Begin = { retry: false; delivery: Delivery } | { retry: true; answer: Promise<string> };
 
-/** Open deliveries by id, shared by every tracker so a reply node can find its delivery. */
-const openDeliveries = new Map<string, Delivery>();
+/**
+ * The deliveries still open for a reply, by id: owned by the account (its config node),
+ * shared by the wechat-in nodes that receive for it and the wechat-reply nodes that answer.
+ */
+export class DeliveryRegistry {
+  /** Ids only need to be unique within this registry: a random prefix and a counter. */
+  private readonly prefix = randomBytes(6).toString('base64url');
+  private counter = 0;
+  private readonly open = new Map<string, Delivery>();
 
-export function findDelivery(id: unknown): Delivery | undefined {
-  return typeof id === 'string' ? openDeliveries.get(id) : undefined;
+  find(id: unknown): Delivery | undefined {
+    return typeof id === 'string' ? this.open.get(id) : undefined;
+  }
+
+  nextId(): string {
+    this.counter = (this.counter + 1) % Number.MAX_SAFE_INTEGER;
+    return this.prefix + this.counter.toString(36);
+  }
+
+  add(delivery: Delivery): void {
+    this.open.set(delivery.id, delivery);
+  }
+
+  remove(id: string): void {
+    this.open.delete(id);
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
 }
 
 /**
@@ -106,7 +122,10 @@ export class DeliveryTracker {
   private readonly byKey = new Map<string, Remembered>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly ttlMs: number = RETRY_WINDOW_SECONDS * 1000) {
+  constructor(
+    private readonly registry: DeliveryRegistry,
+    private readonly ttlMs: number = RETRY_WINDOW_SECONDS * 1000,
+  ) {
     this.sweeper = setInterval(() => this.sweep(Date.now()), Math.min(ttlMs, 10_000));
     this.sweeper.unref();
   }
@@ -120,14 +139,14 @@ export class DeliveryTracker {
     }
     if (known) this.forget(key, known);
     const remembered: Remembered = { expires: now + this.ttlMs, delivery: null, answer: null };
-    const delivery = new Delivery(key, (d, body) => {
-      openDeliveries.delete(d.id);
+    const delivery = new Delivery(this.registry.nextId(), key, (d, body) => {
+      this.registry.remove(d.id);
       remembered.delivery = null;
       remembered.answer = body;
     });
     remembered.delivery = delivery;
     this.byKey.set(key, remembered);
-    openDeliveries.set(delivery.id, delivery);
+    this.registry.add(delivery);
     return { retry: false, delivery };
   }
 
@@ -136,7 +155,7 @@ export class DeliveryTracker {
   }
 
   private forget(key: string, entry: Remembered): void {
-    if (entry.delivery) openDeliveries.delete(entry.delivery.id);
+    if (entry.delivery) this.registry.remove(entry.delivery.id);
     this.byKey.delete(key);
   }
 
@@ -154,7 +173,7 @@ export class DeliveryTracker {
     for (const { delivery } of this.byKey.values()) {
       if (!delivery) continue;
       delivery.cancel();
-      openDeliveries.delete(delivery.id);
+      this.registry.remove(delivery.id);
     }
     this.byKey.clear();
   }

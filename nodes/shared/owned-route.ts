@@ -6,13 +6,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeAPI } from 'node-red';
+import { httpNodeMiddleware, httpNodeRoot } from './settings';
 
 export type RouteMethod = 'get' | 'post';
 /** A request as Express hands it over: the query string already parsed. */
 export type RoutedRequest = IncomingMessage & { query: Record<string, unknown> };
 export type RouteHandler = (req: RoutedRequest, res: ServerResponse) => void;
 
-type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 interface RouterLayer {
   route?: { path: string; methods: Record<string, boolean> };
 }
@@ -22,9 +22,6 @@ interface ExpressLike {
   _router?: { stack: RouterLayer[] };
   router?: { stack: RouterLayer[] };
 }
-
-/** Paths in use, so that two nodes never claim the same URL silently. */
-const claimed = new Set<string>();
 
 export class RouteError extends Error {}
 
@@ -42,22 +39,34 @@ export function routePath(url: string): string {
  * Throws RouteError when HTTP nodes are disabled or the path is already taken.
  */
 export function mountRoute(RED: NodeAPI, path: string, handlers: Partial<Record<RouteMethod, RouteHandler>>): () => void {
-  const settings = RED.settings as unknown as { httpNodeRoot?: string | false; httpNodeMiddleware?: Middleware | Middleware[] };
-  if (settings.httpNodeRoot === false) throw new RouteError('HTTP nodes are disabled (httpNodeRoot is false)');
-  if (claimed.has(path)) throw new RouteError(`another node already owns ${path}`);
+  if (httpNodeRoot(RED) === false) throw new RouteError('HTTP nodes are disabled (httpNodeRoot is false)');
   const app = RED.httpNode as unknown as ExpressLike;
-  const configured = settings.httpNodeMiddleware;
-  const middleware = Array.isArray(configured) ? configured : typeof configured === 'function' ? [configured] : [];
   const methods = Object.keys(handlers) as RouteMethod[];
+  // The router itself says which paths are taken, by our nodes or by core http in nodes alike.
+  if (routeLayers(app, path, methods).length > 0) throw new RouteError(`another node already owns ${path}`);
+  const middleware = httpNodeMiddleware(RED);
   for (const method of methods) app[method](path, ...middleware, handlers[method]);
-  claimed.add(path);
+  const mounted = routeLayers(app, path, methods);
 
   return () => {
-    claimed.delete(path);
-    const stack = (app._router ?? app.router)?.stack ?? [];
-    for (let i = stack.length - 1; i >= 0; i--) {
-      const route = stack[i].route;
-      if (route && route.path === path && methods.some((m) => route.methods[m])) stack.splice(i, 1);
+    const stack = routerStack(app);
+    for (const layer of mounted) {
+      const at = stack.indexOf(layer);
+      if (at >= 0) stack.splice(at, 1);
     }
   };
+}
+
+function routerStack(app: ExpressLike): RouterLayer[] {
+  if (app._router) return app._router.stack;
+  try {
+    return app.router?.stack ?? [];
+  } catch {
+    // Express 4 makes its router on the first route and throws on app.router: no route yet.
+    return [];
+  }
+}
+
+function routeLayers(app: ExpressLike, path: string, methods: RouteMethod[]): RouterLayer[] {
+  return routerStack(app).filter((layer) => layer.route?.path === path && methods.some((m) => layer.route!.methods[m]));
 }

@@ -6,7 +6,10 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { AccountKind, CallbackAccount } from '../../lib/wechat/callback';
 import type { WeChatSapStoreNode } from '../wechat-sap-store/wechat-sap-store';
-import { Store, StoreLease, acquireStore, embeddedStoreConfig, releaseThen } from '../../lib/store';
+import { Store, closeThen, createStore, embeddedStoreConfig } from '../../lib/store';
+import { DeliveryRegistry } from '../../lib/wechat/deliveries';
+import { configNode } from '../shared/config-node';
+import { userDir } from '../shared/settings';
 import { TokenMode, WeChatApiClient } from '../../lib/wechat/api-client';
 
 export interface WeChatAccountDef extends NodeDef {
@@ -45,6 +48,8 @@ export interface WeChatAccountNode extends Node<WeChatAccountCredentials> {
   api(store?: Store): WeChatApiClient;
   /** The store selected on the account, or null when it uses the embedded default. */
   selectedStore(): Store | null;
+  /** Deliveries of this account's callbacks still open for a passive reply (wechat-in adds, wechat-reply answers). */
+  deliveries: DeliveryRegistry;
 }
 
 export const DEFAULT_API_BASE: Record<AccountKind, string> = {
@@ -86,15 +91,17 @@ export default function register(RED: NodeAPI): void {
     });
 
     const tokenMode: TokenMode = config.tokenMode === 'classic' ? 'classic' : 'stable';
+    this.deliveries = new DeliveryRegistry();
     const clients = new Map<Store, WeChatApiClient>();
-    let embedded: StoreLease | null = null;
-    const storeNode = config.store ? (RED.nodes.getNode(config.store) as WeChatSapStoreNode | null) : null;
+    let embedded: Store | null = null;
+    const storeNode = configNode<WeChatSapStoreNode>(RED, config.store, 'wechat-sap-store');
     this.selectedStore = () => storeNode?.store ?? null;
     this.api = (store?: Store) => {
       store ??= this.selectedStore() ?? undefined;
       if (!store) {
-        embedded ??= acquireStore(embeddedStoreConfig((RED.settings as { userDir?: string }).userDir));
-        store = embedded.store;
+        // The embedded file, opened by this account when it first needs it and closed with it.
+        embedded ??= createStore(embeddedStoreConfig(userDir(RED)));
+        store = embedded;
       }
       let client = clients.get(store);
       if (!client) {
@@ -106,9 +113,9 @@ export default function register(RED: NodeAPI): void {
     };
     this.on('close', (done: (err?: Error) => void) => {
       clients.clear();
-      const lease = embedded;
+      const owned = embedded;
       embedded = null;
-      releaseThen(lease, done);
+      closeThen(owned, done);
     });
   }
 

@@ -3,11 +3,11 @@
  * encrypted when the message was. A reply that misses the deadline is reported as late.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { NO_REPLY, findDelivery } from '../../lib/wechat/deliveries';
+import type { WeChatContext } from '../../lib/wechat/contract';
+import { NO_REPLY } from '../../lib/wechat/deliveries';
 import { NormalizedReply, ReplyFormatError, normalizeReply, replyXml } from '../../lib/wechat/replies';
 import type { WeChatAccountNode } from '../wechat-account/wechat-account';
-import type { WeChatContext } from '../wechat-in/wechat-in';
-import { replyNodeAdded, replyNodeRemoved } from './reply-nodes';
+import { configNode } from '../shared/config-node';
 
 type ReplyInput = NodeMessage & { wechat?: Partial<WeChatContext> };
 
@@ -45,7 +45,6 @@ export default function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     let replied = false;
-    replyNodeAdded();
 
     node.on('input', (msg: ReplyInput, _send: unknown, done: (err?: Error) => void) => {
       const context = msg.wechat;
@@ -53,8 +52,8 @@ export default function register(RED: NodeAPI): void {
         done(new Error(RED._('wechat-reply.errors.notFromWechatIn')));
         return;
       }
-      const account = RED.nodes.getNode(context.accountId ?? '') as WeChatAccountNode | null;
-      const delivery = findDelivery(context.replyId);
+      const account = configNode<WeChatAccountNode>(RED, context.accountId, 'wechat-account');
+      const delivery = account?.deliveries.find(context.replyId);
       if (!account || !delivery) {
         done(new Error(RED._('wechat-reply.errors.closed')));
         return;
@@ -82,10 +81,6 @@ export default function register(RED: NodeAPI): void {
       }
     });
 
-    node.on('close', (done: () => void) => {
-      replyNodeRemoved();
-      done();
-    });
   }
 
   RED.nodes.registerType('wechat-reply', WeChatReply);

@@ -5,7 +5,8 @@
  */
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { Store, StoreConfig, StoreLease, acquireStore, defaultUserDir, embeddedStoreConfig, releaseThen } from '../../lib/store';
+import { Store, StoreConfig, closeThen, createStore, defaultUserDir, embeddedStoreConfig } from '../../lib/store';
+import { userDir } from '../shared/settings';
 
 export interface WeChatSapStoreDef extends NodeDef {
   kind: 'sqlite' | 'postgres';
@@ -56,18 +57,17 @@ export function storeConfigOf(config: WeChatSapStoreDef, credentials: WeChatSapS
 export default function register(RED: NodeAPI): void {
   function WeChatSapStore(this: WeChatSapStoreNode, config: WeChatSapStoreDef) {
     RED.nodes.createNode(this, config);
-    let lease: StoreLease | null = null;
     try {
-      lease = acquireStore(storeConfigOf(config, this.credentials ?? {}, (RED.settings as { userDir?: string }).userDir));
-      this.store = lease.store;
-      this.log(RED._('wechat-sap-store.log.using', { description: lease.store.description }));
+      // The node owns its store: nothing is opened before the first operation, and it is closed with the node.
+      this.store = createStore(storeConfigOf(config, this.credentials ?? {}, userDir(RED)));
+      this.log(RED._('wechat-sap-store.log.using', { description: this.store.description }));
     } catch (err) {
       // No silent fallback to another store: instances would stop sharing state.
       this.store = null;
       this.problem = (err as Error).message;
       this.error(RED._('wechat-sap-store.error.config', { message: this.problem }));
     }
-    this.on('close', (done: (err?: Error) => void) => releaseThen(lease, done));
+    this.on('close', (done: (err?: Error) => void) => closeThen(this.store, done));
   }
 
   RED.nodes.registerType<WeChatSapStoreNode, WeChatSapStoreDef, object, WeChatSapStoreCredentials>('wechat-sap-store', WeChatSapStore, {

@@ -35,9 +35,14 @@ const NODES_DIR = join(__dirname, '..', '..', 'nodes');
  */
 function catalogueTranslator(): (key: string, substitutions?: Record<string, unknown>) => string {
   const catalogue: Record<string, unknown> = {};
+  const lib = JSON.parse(readFileSync(join(NODES_DIR, 'shared', 'locales', 'en-US', 'lib.json'), 'utf8')) as Record<string, string>;
   for (const type of readdirSync(NODES_DIR)) {
     const file = join(NODES_DIR, type, 'locales', 'en-US', `${type}.json`);
-    if (existsSync(file)) Object.assign(catalogue, JSON.parse(readFileSync(file, 'utf8')));
+    if (!existsSync(file)) continue;
+    const own = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
+    // As the build does: the shared texts of lib/'s error codes under "<type>.lib".
+    own[type].lib = lib;
+    Object.assign(catalogue, own);
   }
   return (key, substitutions = {}) => {
     const found = key.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), catalogue);

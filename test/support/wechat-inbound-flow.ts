@@ -45,7 +45,8 @@ export function flow(options: FlowOptions = {}): FlowNode[] {
     inNode('in-oa', 'acc-oa', '/wx/oa', options),
     inNode('in-plain', 'acc-plain', '/wx/plain', options),
     inNode('in-wecom', 'acc-wecom', '/wx/wecom', options),
-    { id: 'sink', type: 'helper', z: 'tab', wires: [] },
+    // The sink stands for the flow's logic; tests answer through the reply node it is wired to.
+    { id: 'sink', type: 'helper', z: 'tab', wires: [options.replyNode === false ? [] : ['reply']] },
     { id: 'catch-all', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 'tab', wires: [] },
   ];

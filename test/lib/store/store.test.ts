@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Store, StoreError, acquireStore, createStore, embeddedStoreConfig } from '../../../lib/store';
+import { Store, StoreError, createStore, embeddedStoreConfig } from '../../../lib/store';
 import { pgConfig, usePostgresSchema, withPostgres } from './pg-support';
 
 interface Clock {
@@ -187,19 +187,14 @@ describe('lib/store', () => {
       assert.deepEqual(embeddedStoreConfig('/data/nr'), { kind: 'sqlite', path: '/data/nr/wechat-sap.sqlite' });
     });
 
-    it('shares one store per target and closes it on the last release', async () => {
-      const path = join(tempDir(), 'lease.sqlite');
-      const one = acquireStore({ kind: 'sqlite', path });
-      const two = acquireStore({ kind: 'sqlite', path });
-      assert.equal(one.store, two.store);
-      await one.store.put('k', 'v');
-      await one.release();
-      await one.release();
-      assert.equal(await two.store.get('k'), 'v');
-      await two.release();
-      const three = acquireStore({ kind: 'sqlite', path });
-      assert.notEqual(three.store, one.store);
-      await three.release();
+    it('lets several handles on one file work side by side and close independently', async () => {
+      const path = join(tempDir(), 'handles.sqlite');
+      const one = createStore({ kind: 'sqlite', path });
+      const two = createStore({ kind: 'sqlite', path });
+      await one.put('k', 'v');
+      await one.close();
+      assert.equal(await two.get('k'), 'v');
+      await two.close();
     });
   });
 

@@ -1,9 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { DeliveryTracker, NO_REPLY, findDelivery } from '../../../lib/wechat/deliveries';
+import { DeliveryRegistry, DeliveryTracker, NO_REPLY } from '../../../lib/wechat/deliveries';
 
 describe('lib/wechat/deliveries', () => {
   let tracker: DeliveryTracker;
-  beforeEach(() => (tracker = new DeliveryTracker(30_000)));
+  let registry: DeliveryRegistry;
+  const findDelivery = (id: string) => registry.find(id);
+  beforeEach(() => {
+    registry = new DeliveryRegistry();
+    tracker = new DeliveryTracker(registry, 30_000);
+  });
   afterEach(() => tracker.close());
 
   it('a first delivery is new and findable by id; a retry waits for its answer', async () => {
@@ -43,7 +48,7 @@ describe('lib/wechat/deliveries', () => {
   });
 
   it('a key is forgotten after its time to live', () => {
-    const short = new DeliveryTracker(1000);
+    const short = new DeliveryTracker(registry, 1000);
     try {
       assert.equal(short.begin('e:u|1|subscribe|', 0).retry, false);
       assert.equal(short.begin('e:u|1|subscribe|', 999).retry, true);

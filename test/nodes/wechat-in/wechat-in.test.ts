@@ -10,6 +10,11 @@ import registerStore from '../../../nodes/wechat-sap-store/wechat-sap-store';
 import { PG_URL, usePostgresSchema } from '../../lib/store/pg-support';
 import { waitFor } from '../../support/flow-watch';
 import { editorBodyParsers } from '../../support/editor-parsers';
+import { RegisterFn } from '../../support/node-red-harness';
+
+// Node-RED's own link nodes, as the runtime registers them.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const coreLinkNodes: RegisterFn = require(require.resolve('@node-red/nodes/core/common/60-link.js', { paths: [require.resolve('node-red')] }));
 import { NodeRedHarness } from '../../support/node-red-harness';
 import { CREDENTIALS, FlowOptions, NODES, flow, inNode } from '../../support/wechat-inbound-flow';
 
@@ -402,6 +407,38 @@ describe('wechat-in', () => {
       } finally {
         await sandbox.close();
       }
+    });
+
+    it('answers at once when no wechat-reply can be reached, even with one deployed elsewhere', async () => {
+      const nodes = flow({ replyNode: false, replyTimeout: 4.5 });
+      nodes.push({ id: 'tab2', type: 'tab' }, { id: 'unrelated-reply', type: 'wechat-reply', z: 'tab2', wires: [] });
+      await harness.load(NODES, nodes, CREDENTIALS);
+      received = [];
+      harness.getNode('sink').on('input', (msg: NodeMessage) => received.push(msg as WeChatMessage));
+      const started = Date.now();
+      const result = await official('plain').deliver(url('/wx/plain'), { content: 'x' }, { timeoutMs: 1000 });
+      assert.deepEqual(result.reply, { kind: 'no-reply', marker: 'success' });
+      assert.ok(Date.now() - started < 1000, 'well before the deadline');
+    });
+
+    it('holds the answer for a wechat-reply reached through link nodes', async () => {
+      const nodes = flow({ replyNode: false, replyTimeout: 4.5 });
+      const sink = nodes.find((n) => n.id === 'sink')!;
+      sink.wires = [['to-replies']];
+      nodes.push(
+        { id: 'to-replies', type: 'link out', z: 'tab', mode: 'link', links: ['replies-in'], wires: [] },
+        { id: 'tab2', type: 'tab' },
+        { id: 'replies-in', type: 'link in', z: 'tab2', links: ['to-replies'], wires: [['linked-reply']] },
+        { id: 'linked-reply', type: 'wechat-reply', z: 'tab2', wires: [] },
+      );
+      await harness.load([...NODES, coreLinkNodes], nodes, CREDENTIALS);
+      received = [];
+      harness.getNode('sink').on('input', (msg: NodeMessage) => {
+        received.push(msg as WeChatMessage);
+        setTimeout(() => harness.getNode('linked-reply').receive({ ...msg, payload: 'through the link' } as NodeMessage), 300);
+      });
+      const result = await official('plain').deliver(url('/wx/plain'), { content: 'x' }, { timeoutMs: 3000 });
+      assert.equal(result.reply.kind === 'reply' && result.reply.text, 'through the link', 'it waited for the reply');
     });
 
     it('answers at once when no wechat-reply node is deployed', async () => {
