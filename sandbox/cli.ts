@@ -270,8 +270,9 @@ function printResult(result: DeliveryResult, attempt: number, print: Print): voi
   const prefix = attempt ? `← [attempt ${attempt}] ` : '← ';
   print(`${prefix}${result.status || '—'} ${summarize(result.reply)}`);
   const reply = result.reply;
-  if (reply.kind === 'reply' && reply.text === undefined) print(indent(JSON.stringify(reply.fields, null, 2)));
-  if (reply.kind === 'reply' && reply.text !== undefined) print(indent(reply.text));
+  if (reply.kind !== 'reply') return;
+  print(indent(reply.text ?? JSON.stringify(reply.fields, null, 2)));
+  for (const warning of reply.warnings) print(`  warning: ${warning}`);
 }
 
 function summarize(reply: ReplyOutcome): string {

@@ -19,7 +19,7 @@ export interface OfficialApiOptions {
   now?: () => number;
 }
 
-const CUSTOM_TYPES = ['text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'msgmenu', 'miniprogrampage', 'mpnewsarticle'];
+const CUSTOM_TYPES = ['text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'msgmenu', 'miniprogrampage', 'mpnewsarticle', 'wxcard'];
 /** Temporary media limits in bytes, as our client checks them. */
 const MEDIA_LIMITS: Record<string, number> = { image: 10 * 1024 * 1024, voice: 2 * 1024 * 1024, video: 10 * 1024 * 1024, thumb: 64 * 1024 };
 
@@ -121,6 +121,8 @@ export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
     const msgtype = String(body.msgtype ?? '');
     if (typeof body.touser !== 'string' || !body.touser) return sendJson(res, 200, { errcode: 40003, errmsg: 'invalid openid' });
     if (!CUSTOM_TYPES.includes(msgtype) || !isObject(body[msgtype])) return sendJson(res, 200, { errcode: 47001, errmsg: 'data format error' });
+    // Since October 2018 customer-service news carries a single article.
+    if (msgtype === 'news' && articleCount(body.news) > 1) return sendJson(res, 200, { errcode: 45008, errmsg: 'article size out of limit' });
     this.messages.push({ api, account: appId, body, at: this.now() });
     sendJson(res, 200, { errcode: 0, errmsg: 'ok' });
   }
@@ -143,6 +145,10 @@ export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
     this.media.push({ mediaId, type, filename: file.filename, size: file.data.length, account: appIdOf(family) });
     sendJson(res, 200, { type, media_id: mediaId, created_at: Math.floor(this.now() / 1000) });
   }
+}
+
+function articleCount(news: unknown): number {
+  return isObject(news) && Array.isArray(news.articles) ? news.articles.length : 0;
 }
 
 /** Token families are "stable:<AppID>" and "classic:<AppID>". */

@@ -2,8 +2,9 @@
  * A WeChat / WeCom client simulator: it plays the part of Tencent's servers towards a
  * callback URL. It builds an inbound message of any type with realistic fields, signs
  * and encrypts it exactly as the platform does in each security mode, posts it, and
- * checks the passive reply as strictly as WeChat would (signature, receiver id,
- * addressing, second-based timestamps). It can also replay a delivery the way WeChat
+ * checks the passive reply as WeChat would: it refuses what WeChat refuses (signature,
+ * receiver id, addressing, XML it cannot read) and warns about what WeChat lets through
+ * (times in milliseconds). It can also replay a delivery the way WeChat
  * retries an unanswered callback, and answer nothing but the signed request for load
  * generators. Node tests, flow tests, the demo, the CLI and the benchmarks all use it.
  */
@@ -128,8 +129,11 @@ export interface PreparedVerification {
 }
 
 export type ReplyOutcome =
-  /** A passive reply that passed every check WeChat makes. */
-  | { kind: 'reply'; msgType: string; fields: XmlObject; xml: string; encrypted: boolean; text?: string }
+  /**
+   * A passive reply that passed every check WeChat makes. `warnings` names what WeChat
+   * accepts but the reply should not do (a CreateTime or TimeStamp in milliseconds).
+   */
+  | { kind: 'reply'; msgType: string; fields: XmlObject; xml: string; encrypted: boolean; text?: string; warnings: string[] }
   /** 'success' or an empty body: the account will not answer passively. */
   | { kind: 'no-reply'; marker: 'success' | '' }
   /** The endpoint refused the callback with a non-2xx status. */
@@ -378,7 +382,8 @@ export class WeChatClientSimulator {
   /**
    * Judges an answer as WeChat would: a no-reply marker, or reply XML that (when the
    * delivery was encrypted) verifies and decrypts for this account, addressed back to
-   * the sender, from the account, with CreateTime in seconds.
+   * the sender, from the account, with a whole-number CreateTime. A time in milliseconds
+   * is a warning, not a refusal: WeChat accepts it.
    */
   openReply(delivery: PreparedDelivery, status: number, body: string): ReplyOutcome {
     if (status < 200 || status > 299) return { kind: 'rejected', reason: `HTTP ${status}: ${shorten(body)}` };
@@ -389,9 +394,12 @@ export class WeChatClientSimulator {
     if ('reason' in opened) return { kind: 'invalid', reason: opened.reason };
     const problem = this.addressingProblem(delivery, opened.fields);
     if (problem) return { kind: 'invalid', reason: problem };
+    const createTime = judgeTime('CreateTime', opened.fields.CreateTime);
+    if ('reason' in createTime) return { kind: 'invalid', reason: createTime.reason };
+    const warnings = [...opened.warnings, ...createTime.warnings];
     const msgType = opened.fields.MsgType as string;
     const text = msgType === 'text' && typeof opened.fields.Content === 'string' ? opened.fields.Content : undefined;
-    return { kind: 'reply', msgType, fields: opened.fields, xml: opened.xml, encrypted: opened.encrypted, text };
+    return { kind: 'reply', msgType, fields: opened.fields, xml: opened.xml, encrypted: opened.encrypted, text, warnings };
   }
 
   private get timeoutMs(): number {
@@ -406,7 +414,8 @@ export class WeChatClientSimulator {
     if (!signatureMatches(signature, [this.options.token, timeStamp, nonce, encrypt])) {
       return { reason: 'the reply MsgSignature does not match the Token, TimeStamp, Nonce and Encrypt' };
     }
-    if (!isSeconds(timeStamp)) return { reason: `the reply TimeStamp ${timeStamp} is not in seconds` };
+    const time = judgeTime('TimeStamp', timeStamp);
+    if ('reason' in time) return time;
     let xml: string;
     try {
       xml = this.requireCipher().decrypt(encrypt).message;
@@ -415,13 +424,13 @@ export class WeChatClientSimulator {
       throw err;
     }
     const fields = parseOrNull(xml);
-    return fields ? { fields, xml, encrypted: true } : { reason: 'the decrypted reply is not well-formed XML' };
+    return fields ? { fields, xml, encrypted: true, warnings: time.warnings } : { reason: 'the decrypted reply is not well-formed XML' };
   }
 
   private checkPlain(delivery: PreparedDelivery, fields: XmlObject, xml: string): OpenedReply | { reason: string } {
     // Compatible mode takes plain or encrypted replies; safe mode and WeCom only encrypted ones.
     if (delivery.mode === 'safe' || delivery.mode === 'wecom') return { reason: `a plain reply to an encrypted ${delivery.mode} message` };
-    return { fields, xml, encrypted: false };
+    return { fields, xml, encrypted: false, warnings: [] };
   }
 
   private addressingProblem(delivery: PreparedDelivery, fields: XmlObject): string | undefined {
@@ -429,9 +438,6 @@ export class WeChatClientSimulator {
     if (typeof fields.MsgType !== 'string' || !fields.MsgType) return 'the reply has no MsgType';
     if (fields.ToUserName !== sender) return `the reply is addressed to ${String(fields.ToUserName)}, not to the sender ${sender}`;
     if (fields.FromUserName !== this.accountId) return `the reply comes from ${String(fields.FromUserName)}, not from the account ${this.accountId}`;
-    if (typeof fields.CreateTime !== 'string' || !isSeconds(fields.CreateTime)) {
-      return `the reply CreateTime ${String(fields.CreateTime)} is not a time in seconds`;
-    }
     return undefined;
   }
 
@@ -460,6 +466,8 @@ interface OpenedReply {
   fields: XmlObject;
   xml: string;
   encrypted: boolean;
+  /** What WeChat accepts in the envelope but should not be there. */
+  warnings: string[];
 }
 
 function messageFields(type: OfficialMessageType | WeComMessageType, spec: MessageSpec): XmlObject {
@@ -552,9 +560,17 @@ function isSimulatedMessage(value: MessageSpec | SimulatedMessage): value is Sim
   return typeof (value as SimulatedMessage).xml === 'string' && typeof (value as SimulatedMessage).fields === 'object';
 }
 
-/** Seconds since the epoch have at most 10 digits until the year 2286; milliseconds have 13. */
-function isSeconds(value: string): boolean {
-  return /^\d{1,10}$/.test(value);
+/**
+ * A reply time as WeChat reads it: a whole number is accepted, in seconds as documented
+ * or in milliseconds as several libraries write it; only the latter earns a warning.
+ * Seconds since the epoch have at most 10 digits until the year 2286; milliseconds have 13.
+ */
+function judgeTime(name: string, value: unknown): { warnings: string[] } | { reason: string } {
+  if (value === undefined) return { reason: `the reply has no ${name}` };
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) return { reason: `the reply ${name} ${JSON.stringify(value)} is not a whole number` };
+  if (value.length <= 10) return { warnings: [] };
+  const unit = value.length === 13 ? 'in milliseconds' : 'not in seconds';
+  return { warnings: [`the reply ${name} ${value} is ${unit}; WeChat accepts it, but documents seconds`] };
 }
 
 function withQuery(webhookUrl: string, query: Record<string, string>): URL {

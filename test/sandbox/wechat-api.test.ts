@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { Sandbox, startSandbox } from '../../sandbox';
+import type { Sandbox } from '../../sandbox';
 import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../sandbox/demo-accounts';
+import { withSandbox } from '../support/sandbox';
 
 describe('sandbox: Official Account and WeCom API stand-ins', () => {
   let sandbox: Sandbox;
@@ -8,14 +9,7 @@ describe('sandbox: Official Account and WeCom API stand-ins', () => {
   const now = () => t;
   const oa = DEMO_OFFICIAL_ACCOUNT;
 
-  before(async () => {
-    sandbox = await startSandbox({ wechat: { now, graceSeconds: 300 }, wecom: { now } });
-  });
-  after(() => sandbox.close());
-  beforeEach(() => {
-    sandbox.wechat.reset();
-    sandbox.wecom.reset();
-  });
+  withSandbox((started) => (sandbox = started), { wechat: { now, graceSeconds: 300 }, wecom: { now } });
 
   const get = async (path: string) => (await fetch(`${sandbox.baseUrl}${path}`)).json() as Promise<Record<string, unknown>>;
   const post = async (path: string, body: unknown) =>

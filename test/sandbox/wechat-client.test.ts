@@ -173,6 +173,7 @@ describe('sandbox/wechat-client', () => {
         assert.equal(reply.text, 'echo: text 你好 & <hello>');
         assert.equal(reply.encrypted, setup.encrypted);
         assert.equal(reply.fields.ToUserName, sim.user);
+        assert.deepEqual(reply.warnings, []);
         const inbound = webhook.received[0].inbound as InboundMessage;
         assert.equal(inbound.encrypted, setup.encrypted);
         assert.equal(inbound.mode, result.delivery.mode);
@@ -402,13 +403,67 @@ describe('sandbox/wechat-client', () => {
       expectInvalid(await WeChatClientSimulator.demo('official', { mode: 'safe' }).deliver(url, {}), /comes from gh_other/);
     });
 
-    it('refuses a reply whose CreateTime is in milliseconds', async () => {
-      webhook.respond = (inbound) =>
-        replyXml({ type: 'text', content: 'x' }, inbound.fields.FromUserName as string, inbound.fields.ToUserName as string).replace(
-          /<CreateTime>(\d+)<\/CreateTime>/,
-          `<CreateTime>${Date.now()}</CreateTime>`,
-        );
-      expectInvalid(await WeChatClientSimulator.demo('official', { mode: 'plain' }).deliver(url, {}), /CreateTime \d{13} is not a time in seconds/);
+    /** A plain reply to the inbound message whose CreateTime element reads `createTime`, or is left out when null. */
+    const replyWithCreateTime = (inbound: InboundMessage, createTime: string | null) =>
+      replyXml({ type: 'text', content: 'x' }, inbound.fields.FromUserName as string, inbound.fields.ToUserName as string).replace(
+        /<CreateTime>\d+<\/CreateTime>/,
+        createTime === null ? '' : `<CreateTime>${createTime}</CreateTime>`,
+      );
+
+    /** A correctly signed reply envelope whose TimeStamp is `timeStamp`, around a reply with CreateTime `createTime`. */
+    const envelopeWithTimeStamp = (account: CallbackAccount, inbound: InboundMessage, timeStamp: string, createTime: string) => {
+      const cipher = new WeChatCipher(account.token, account.encodingAESKey as string, account.appId);
+      const encrypt = cipher.encrypt(replyWithCreateTime(inbound, createTime));
+      return buildXml({ Encrypt: encrypt, MsgSignature: cipher.sign(timeStamp, '1234567', encrypt), TimeStamp: timeStamp, Nonce: '1234567' });
+    };
+
+    it('accepts a reply whose CreateTime is in milliseconds, as WeChat does, with a warning', async () => {
+      const ms = String(Date.now());
+      webhook.respond = (inbound) => replyWithCreateTime(inbound, ms);
+      const reply = expectReply(await WeChatClientSimulator.demo('official', { mode: 'plain' }).deliver(url, {}));
+      assert.equal(reply.text, 'x');
+      assert.equal(reply.fields.CreateTime, ms);
+      assert.equal(reply.warnings.length, 1);
+      assert.match(reply.warnings[0], new RegExp(`CreateTime ${ms} is in milliseconds; WeChat accepts it`));
+    });
+
+    it('accepts an encrypted reply whose envelope TimeStamp is in milliseconds, with a warning for each time', async () => {
+      const ms = String(Date.now());
+      webhook.respond = (inbound) => envelopeWithTimeStamp(OFFICIAL_ACCOUNT, inbound, ms, ms);
+      const reply = expectReply(await WeChatClientSimulator.demo('official', { mode: 'safe' }).deliver(url, {}));
+      assert.equal(reply.encrypted, true);
+      assert.equal(reply.text, 'x');
+      assert.equal(reply.warnings.length, 2);
+      assert.match(reply.warnings[0], new RegExp(`TimeStamp ${ms} is in milliseconds`));
+      assert.match(reply.warnings[1], new RegExp(`CreateTime ${ms} is in milliseconds`));
+    });
+
+    it('accepts a WeCom reply envelope with a TimeStamp in milliseconds and a CreateTime in seconds, with one warning', async () => {
+      const wecom = new TestWebhook(WECOM_ACCOUNT);
+      const wecomUrl = await wecom.start();
+      try {
+        const ms = String(Date.now());
+        wecom.respond = (inbound) => envelopeWithTimeStamp(WECOM_ACCOUNT, inbound, ms, String(Math.floor(Number(ms) / 1000)));
+        const reply = expectReply(await WeChatClientSimulator.demo('wecom').deliver(wecomUrl, {}));
+        assert.deepEqual(reply.warnings, [`the reply TimeStamp ${ms} is in milliseconds; WeChat accepts it, but documents seconds`]);
+      } finally {
+        await wecom.stop();
+      }
+    });
+
+    it('still refuses a millisecond envelope whose signature does not match', async () => {
+      webhook.respond = (inbound) => {
+        const envelope = parseXml(envelopeWithTimeStamp(OFFICIAL_ACCOUNT, inbound, String(Date.now()), '1700000000'));
+        return buildXml({ ...envelope, TimeStamp: String(Date.now() + 1) } as Record<string, string>);
+      };
+      expectInvalid(await WeChatClientSimulator.demo('official', { mode: 'safe' }).deliver(url, {}), /MsgSignature does not match/);
+    });
+
+    it('refuses a reply whose CreateTime is missing or not a whole number', async () => {
+      webhook.respond = (inbound) => replyWithCreateTime(inbound, null);
+      expectInvalid(await WeChatClientSimulator.demo('official', { mode: 'plain' }).deliver(url, {}), /the reply has no CreateTime/);
+      webhook.respond = (inbound) => replyWithCreateTime(inbound, '2024-01-01T00:00:00Z');
+      expectInvalid(await WeChatClientSimulator.demo('official', { mode: 'plain' }).deliver(url, {}), /CreateTime "2024-01-01T00:00:00Z" is not a whole number/);
     });
 
     it('refuses JSON and broken XML answers', async () => {
@@ -571,6 +626,24 @@ describe('sandbox/wechat-client', () => {
       assert.equal(wecom.received.length, 2);
       assert.equal(wecom.received[0].inbound?.fields.EventKey, 'MENU_X');
       assert.equal(wecom.received[1].body, wecom.received[0].body);
+    });
+
+    it('prints the warning for a reply CreateTime in milliseconds and still exits 0', async () => {
+      const { official } = webhooks;
+      const echo = official.respond;
+      official.respond = (inbound) =>
+        replyXml({ type: 'text', content: 'late clock' }, inbound.fields.FromUserName as string, inbound.fields.ToUserName as string).replace(
+          /<CreateTime>\d+<\/CreateTime>/,
+          '<CreateTime>1700000000123</CreateTime>',
+        );
+      try {
+        const { code, output } = await run(['send', '--url', webhooks.officialUrl, '--mode', 'compatible']);
+        assert.equal(code, 0, output);
+        assert.match(output, /^ {2}late clock$/m);
+        assert.match(output, /^ {2}warning: the reply CreateTime 1700000000123 is in milliseconds; WeChat accepts it/m);
+      } finally {
+        official.respond = echo;
+      }
     });
 
     it('verifies a URL, and fails with exit code 1 when the endpoint refuses', async () => {

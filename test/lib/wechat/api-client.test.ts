@@ -7,8 +7,9 @@ import axios from 'axios';
 import { WeChatApiClient, partialDelivery, redact, ApiAccount } from '../../../lib/wechat/api-client';
 import { MessageFormatError, NO_RETRY_ERRCODES, WeChatApiError, WeChatHttpError } from '../../../lib/wechat/api-errors';
 import { prepareMessage, textBody } from '../../../lib/wechat/messages';
-import { Sandbox, startSandbox } from '../../../sandbox';
+import type { Sandbox } from '../../../sandbox';
 import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../../sandbox/demo-accounts';
+import { withSandbox } from '../../support/sandbox';
 
 describe('lib/wechat/api-client against the sandbox', () => {
   let sandbox: Sandbox;
@@ -32,13 +33,8 @@ describe('lib/wechat/api-client against the sandbox', () => {
   const client = (account: ApiAccount, s: Store = store) => new WeChatApiClient(account, { store: s, busyRetryDelayMs: 1, timeoutMs: 2000 });
   const text = (to: string, content = 'hello') => prepareMessage('official', { touser: to, ...textBody(content) });
 
-  before(async () => {
-    sandbox = await startSandbox();
-  });
-  after(() => sandbox.close());
+  withSandbox((started) => (sandbox = started));
   beforeEach(() => {
-    sandbox.wechat.reset();
-    sandbox.wecom.reset();
     dir = mkdtempSync(join(tmpdir(), 'wxb-api-'));
     store = createStore({ kind: 'sqlite', path: join(dir, 's.sqlite') });
   });
