@@ -20,6 +20,9 @@ import { WarningThrottle } from '../shared/warning-throttle';
 import type { C4CSystemNode } from '../c4c-system/c4c-system';
 import type { WeChatSapStoreNode } from '../wechat-sap-store/wechat-sap-store';
 import { numericSetting } from '../shared/numeric-setting';
+import { configNode } from '../shared/config-node';
+import { errorText } from '../shared/errors';
+import { NodeStatus } from '../shared/status';
 
 export interface C4CNotificationInDef extends NodeDef {
   url: string;
@@ -69,8 +72,9 @@ export default function register(RED: NodeAPI): void {
     const password = node.credentials?.password ?? '';
     const dedupeSeconds = numericSetting(config.dedupeSeconds, 300);
     const dedupe = new DedupeWindow(dedupeSeconds * 1000);
-    const system = config.readEntity ? (RED.nodes.getNode(config.system) as C4CSystemNode | null) : null;
-    const storeNode = config.store ? (RED.nodes.getNode(config.store) as WeChatSapStoreNode | null) : null;
+    const status = new NodeStatus(node);
+    const system = config.readEntity ? configNode<C4CSystemNode>(RED, config.system, 'c4c-system') : null;
+    const storeNode = configNode<WeChatSapStoreNode>(RED, config.store, 'wechat-sap-store');
     let unmount: (() => void) | null = null;
     let queue: DurableQueue | null = null;
     // A selected store that did not open: accepting without it would quietly drop the guarantee.
@@ -83,15 +87,15 @@ export default function register(RED: NodeAPI): void {
 
     const warnings = new WarningThrottle((text) => node.warn(text));
 
-    function reject(res: ServerResponse, status: number, reason: string, req: IncomingMessage): void {
+    function reject(res: ServerResponse, code: number, reason: string, req: IncomingMessage): void {
       // The reason names what was wrong, never what was sent as credentials.
       const from = req.socket.remoteAddress ?? '?';
-      warnings.report(`${status} ${reason}`, (more) =>
-        RED._('c4c-notification-in.warn.rejected', { status, reason, from }) + (more ? RED._('c4c-notification-in.warn.more', { count: more }) : ''),
+      warnings.report(`${code} ${reason}`, (more) =>
+        RED._('c4c-notification-in.warn.rejected', { status: code, reason, from }) + (more ? RED._('c4c-notification-in.warn.more', { count: more }) : ''),
       );
-      node.status({ fill: 'red', shape: 'ring', text: `${status}` });
-      if (status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="c4c-notification"');
-      sendJson(res, status, { error: reason });
+      status.error(`${code}`);
+      if (code === 401) res.setHeader('WWW-Authenticate', 'Basic realm="c4c-notification"');
+      sendJson(res, code, { error: reason });
     }
 
     async function emit(payload: NotificationPayload): Promise<void> {
@@ -112,12 +116,12 @@ export default function register(RED: NodeAPI): void {
           }
         } catch (err) {
           const e = err instanceof C4CError ? err : new C4CError('network', 0, 'READ', (err as Error).message);
-          node.status({ fill: 'yellow', shape: 'ring', text: 'c4c-notification-in.status.readFailed' });
+          status.warning('c4c-notification-in.status.readFailed');
           node.error(e, Object.assign(msg, { c4cError: e.toJSON() }));
           return;
         }
       }
-      node.status({ fill: 'green', shape: 'dot', text: msg.topic as string });
+      status.ok(msg.topic as string);
       node.send(msg);
     }
 
@@ -135,7 +139,7 @@ export default function register(RED: NodeAPI): void {
         const body = await readJsonBody(req, BODY_LIMIT, MAX_NOTIFICATION_DEPTH);
         notification = parseNotification(body.value, body.key);
       } catch (err) {
-        if (err instanceof BodyError) return reject(res, err.status, err.message, req);
+        if (err instanceof BodyError) return reject(res, err.status, errorText(RED, 'c4c-notification-in', err), req);
         if (err instanceof NotificationError) return reject(res, 400, err.message, req);
         throw err;
       }
@@ -167,7 +171,7 @@ export default function register(RED: NodeAPI): void {
     }
 
     function duplicate(): void {
-      node.status({ fill: 'yellow', shape: 'dot', text: 'c4c-notification-in.status.duplicate' });
+      status.warning('c4c-notification-in.status.duplicate');
     }
 
     try {
@@ -181,11 +185,11 @@ export default function register(RED: NodeAPI): void {
         },
       });
       if (storeNode?.store) queue = durableQueue(storeNode.store, path);
-      node.status({ fill: 'grey', shape: 'ring', text: requireAuth ? 'c4c-notification-in.status.listening' : 'c4c-notification-in.status.noAuth' });
+      status.idle(requireAuth ? 'c4c-notification-in.status.listening' : 'c4c-notification-in.status.noAuth');
     } catch (err) {
       if (!(err instanceof RouteError)) throw err;
       node.error(RED._('c4c-notification-in.errors.route', { reason: err.message }));
-      node.status({ fill: 'red', shape: 'ring', text: 'c4c-notification-in.status.noRoute' });
+      status.error('c4c-notification-in.status.noRoute');
     }
 
     /** One queue per route: every instance running this flow shares it through the store. */
@@ -208,6 +212,7 @@ export default function register(RED: NodeAPI): void {
       unmount = null;
       const stopping = queue?.worker.stop();
       queue = null;
+      status.stop();
       void Promise.resolve(stopping).then(() => done());
     });
   }

@@ -8,6 +8,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { C4CError, EntityKey } from '../../lib/c4c';
 import type { C4CSystemNode } from '../c4c-system/c4c-system';
+import { configNode } from '../shared/config-node';
+import { NodeStatus } from '../shared/status';
 import { numericSetting } from '../shared/numeric-setting';
 
 export type C4COperation = 'query' | 'read' | 'create' | 'update' | 'delete' | 'batch';
@@ -69,7 +71,8 @@ export default function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     // Inner callbacks need the node; the constructor is a plain function, so alias it.
     const node = this;
-    const system = RED.nodes.getNode(config.system) as C4CSystemNode | null;
+    const system = configNode<C4CSystemNode>(RED, config.system, 'c4c-system');
+    const status = new NodeStatus(node);
     const operation: C4COperation = OPERATIONS.includes(config.operation) ? config.operation : 'query';
     // The editor's query options are fixed per node, so they are built once.
     const readOptions = { select: config.select || undefined, expand: config.expand || undefined };
@@ -84,8 +87,8 @@ export default function register(RED: NodeAPI): void {
     };
     const needsKey = operation === 'read' || operation === 'update' || operation === 'delete';
 
-    if (!system) node.status({ fill: 'red', shape: 'ring', text: 'c4c-odata.status.noSystem' });
-    else if (!system.client) node.status({ fill: 'red', shape: 'ring', text: 'c4c-odata.status.badSystem' });
+    if (!system) status.error('c4c-odata.status.noSystem');
+    else if (!system.client) status.error('c4c-odata.status.badSystem');
 
     async function optional(value: string, type: string, msg: NodeMessage): Promise<unknown> {
       // An empty string property means "not given"; msg/flow/global properties may be undefined.
@@ -140,19 +143,19 @@ export default function register(RED: NodeAPI): void {
     }
 
     node.on('input', (msg: NodeMessage, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
-      node.status({ fill: 'blue', shape: 'ring', text: `c4c-odata.op.${operation}` });
+      status.working(`c4c-odata.op.${operation}`);
       run(msg as Msg).then(
         () => {
           // query: how many entities came back; $batch: how many parts were answered.
           const counted = operation === 'query' ? 'rows' : operation === 'batch' ? 'parts' : null;
           const text = counted ? RED._(`c4c-odata.status.${counted}`, { count: (msg.payload as unknown[]).length }) : `c4c-odata.op.${operation}`;
-          node.status({ fill: 'green', shape: 'dot', text });
+          status.ok(text);
           send(msg);
           done();
         },
         (err: Error) => {
           const e = err instanceof C4CError ? err : new C4CError('input', 0, 'EVAL', err.message);
-          node.status({ fill: 'red', shape: 'ring', text: e.status ? `${e.status} ${e.kind}` : e.kind });
+          status.error(e.status ? `${e.status} ${e.kind}` : e.kind);
           // Keep the normalised fields on the message for flows that branch on them.
           (msg as NodeMessage & { c4cError?: object }).c4cError = e.toJSON();
           done(e);

@@ -8,6 +8,7 @@ import { NO_REPLY } from '../../lib/wechat/deliveries';
 import { NormalizedReply, ReplyFormatError, normalizeReply, replyXml } from '../../lib/wechat/replies';
 import type { WeChatAccountNode } from '../wechat-account/wechat-account';
 import { configNode } from '../shared/config-node';
+import { NodeStatus } from '../shared/status';
 
 type ReplyInput = NodeMessage & { wechat?: Partial<WeChatContext> };
 
@@ -25,18 +26,18 @@ export default function register(RED: NodeAPI): void {
    * WeChat was already told "no reply", so a late reply can only reach the user as an
    * active message: a customer-service message (Official Account) or an app message (WeCom).
    */
-  function sendLate(node: Node, account: WeChatAccountNode, toUser: string, reply: NormalizedReply, done: (err?: Error) => void): void {
-    node.status({ fill: 'yellow', shape: 'ring', text: 'wechat-reply.status.sendingLate' });
+  function sendLate(node: Node, status: NodeStatus, account: WeChatAccountNode, toUser: string, reply: NormalizedReply, done: (err?: Error) => void): void {
+    status.working('wechat-reply.status.sendingLate');
     account
       .api()
       .sendReply(reply, toUser)
       .then(() => {
-        node.status({ fill: 'yellow', shape: 'dot', text: 'wechat-reply.status.sentLate' });
+        status.warning('wechat-reply.status.sentLate');
         node.warn(RED._('wechat-reply.warn.late', { user: toUser }));
         done();
       })
       .catch((err: Error) => {
-        node.status({ fill: 'red', shape: 'ring', text: 'wechat-reply.status.lateFailed' });
+        status.error('wechat-reply.status.lateFailed');
         done(new Error(RED._('wechat-reply.errors.lateFailed', { user: toUser, detail: err.message })));
       });
   }
@@ -44,7 +45,9 @@ export default function register(RED: NodeAPI): void {
   function WeChatReply(this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    let replied = false;
+    // NodeStatus sends a status only when it changes, so "replied" is pushed to the editor once.
+    const status = new NodeStatus(node);
+    node.on('close', () => status.stop());
 
     node.on('input', (msg: ReplyInput, _send: unknown, done: (err?: Error) => void) => {
       const context = msg.wechat;
@@ -68,14 +71,12 @@ export default function register(RED: NodeAPI): void {
       const result = delivery.settle(replyBody(context, reply));
       if (result === 'answered') {
         // Set once, not per message: every status change is pushed to the editor.
-        if (!replied) node.status({ fill: 'green', shape: 'dot', text: 'wechat-reply.status.replied' });
-        replied = true;
+        status.ok('wechat-reply.status.replied');
         done();
       } else if (result === 'duplicate') {
         done(new Error(RED._('wechat-reply.errors.closed')));
       } else if (reply) {
-        replied = false;
-        sendLate(node, account, context.from ?? '', reply, done);
+        sendLate(node, status, account, context.from ?? '', reply, done);
       } else {
         done();
       }

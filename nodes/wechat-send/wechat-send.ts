@@ -12,6 +12,9 @@ import { JsonObject, MessageDefaults, OutboundMessage, activeContent, prepareMed
 import { normalizeReply } from '../../lib/wechat/replies';
 import type { WeChatAccountNode } from '../wechat-account/wechat-account';
 import type { WeChatSapStoreNode } from '../wechat-sap-store/wechat-sap-store';
+import { configNode } from '../shared/config-node';
+import { flowError } from '../shared/errors';
+import { NodeStatus } from '../shared/status';
 
 export interface WeChatSendDef extends NodeDef {
   account: string;
@@ -68,8 +71,9 @@ export default function register(RED: NodeAPI): void {
         RED.util.evaluateNodeProperty(value, type, node, msg, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result))),
       );
     // Config nodes start before the nodes that use them, so both are resolved once.
-    const account = RED.nodes.getNode(config.account) as WeChatAccountNode | null;
-    const storeNode = config.store ? (RED.nodes.getNode(config.store) as WeChatSapStoreNode | null) : null;
+    const account = configNode<WeChatAccountNode>(RED, config.account, 'wechat-account');
+    const storeNode = configNode<WeChatSapStoreNode>(RED, config.store, 'wechat-sap-store');
+    const status = new NodeStatus(node);
     // Everything but the recipient is the same for every message.
     const fixedDefaults: Omit<MessageDefaults, 'touser'> = {
       toparty: config.toParty?.trim() || undefined,
@@ -103,7 +107,7 @@ export default function register(RED: NodeAPI): void {
           title: optionalString(msg.title),
           description: optionalString(msg.description),
         });
-        node.status({ fill: 'blue', shape: 'ring', text: 'wechat-send.status.uploading' });
+        status.working('wechat-send.status.uploading');
         const uploaded = await client.upload(type, payload, filename, contentType);
         message = messageFor(uploaded.media_id);
       } else {
@@ -114,9 +118,9 @@ export default function register(RED: NodeAPI): void {
       msg.payload = partial ? { ...result, partial } : result;
       if (partial) {
         node.warn(RED._('wechat-send.warn.partial', { detail: JSON.stringify(partial) }));
-        node.status({ fill: 'yellow', shape: 'ring', text: 'wechat-send.status.partial' });
+        status.warning('wechat-send.status.partial');
       } else {
-        node.status({ fill: 'green', shape: 'dot', text: 'wechat-send.status.sent' });
+        status.ok('wechat-send.status.sent');
       }
     }
 
@@ -127,13 +131,13 @@ export default function register(RED: NodeAPI): void {
           done();
         },
         (err: Error) => {
-          node.status({ fill: 'red', shape: 'ring', text: statusText(err) });
-          done(err);
+          status.error(statusText(err));
+          done(flowError(RED, 'wechat-send', err));
         },
       );
     });
 
-    node.on('close', () => node.status({}));
+    node.on('close', () => status.clear());
   }
 
   /** The message body a non-Buffer payload stands for. */

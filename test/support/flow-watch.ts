@@ -65,3 +65,13 @@ export function warnings(node: Node): string[] {
   };
   return seen;
 }
+
+/**
+ * Waits until the node's latest status is `expected`. Status updates are throttled
+ * (nodes/shared/status.ts), so the last one of a burst shows up to a second later.
+ */
+export async function waitForStatus(node: Node, expected: object, limitMs = 3000): Promise<void> {
+  const spy = node.status as unknown as { lastCall: { args: unknown[] } | null };
+  const latest = () => JSON.stringify(spy.lastCall?.args[0] ?? null);
+  await waitFor(`status ${JSON.stringify(expected)} (last: ${latest()})`, () => latest() === JSON.stringify(expected), limitMs);
+}

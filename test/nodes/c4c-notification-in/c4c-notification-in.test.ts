@@ -6,6 +6,7 @@ import { DEMO_C4C } from '../../../sandbox/demo-accounts';
 import { startSandbox, Sandbox } from '../../../sandbox/index';
 import { FlowNode, NodeRedHarness } from '../../support/node-red-harness';
 import { editorBodyParsers } from '../../support/editor-parsers';
+import { waitForStatus } from '../../support/flow-watch';
 import registerStore from '../../../nodes/wechat-sap-store/wechat-sap-store';
 import { createStore } from '../../../lib/store';
 import { parseNotification } from '../../../lib/c4c';
@@ -79,8 +80,7 @@ describe('c4c-notification-in node', () => {
     assert.equal(n.warn.args.filter((a) => String(a[0]).startsWith('Refused a notification with ')).length, 5);
     assert.doesNotMatch(warnings, /guess|pw-123/);
     assert.equal(received.length, 0);
-    const status = harness.getNode('n1') as unknown as { status: { lastCall: { args: Array<{ fill: string; text: string }> } } };
-    assert.deepEqual(status.status.lastCall.args[0], { fill: 'red', shape: 'ring', text: '413' });
+    await waitForStatus(harness.getNode('n1'), { fill: 'red', shape: 'ring', text: '413' });
   });
 
   it('accepts unauthenticated notifications only when "none" is chosen, and removes its route on close', async () => {

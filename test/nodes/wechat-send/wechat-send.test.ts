@@ -1,3 +1,4 @@
+import { waitFor, waitForStatus } from '../../support/flow-watch';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,7 +90,7 @@ describe('wechat-send node', () => {
       const { out } = await roundTrip({ payload: 'Your order has shipped', to: 'openid-1' });
       assert.deepEqual(out?.payload, { errcode: 0, errmsg: 'ok' });
       assert.deepEqual(sandbox.wechat.messages[0].body, { touser: 'openid-1', msgtype: 'text', text: { content: 'Your order has shipped' } });
-      assert.equal(lastStatus()?.fill, 'green');
+      await waitFor(`status fill green`, () => lastStatus()?.fill === 'green');
       assert.ok(existsSync(join(userDir, 'wechat-sap.sqlite')), 'the embedded store lives in the userDir');
     });
 
@@ -200,7 +201,7 @@ describe('wechat-send node', () => {
       assert.match(String(nobody.caught?.error.message), /touser/);
       assert.equal(sandbox.wechat.media.length, 0);
       assert.equal(sandbox.wechat.tokenRequestCount, 0);
-      assert.equal(lastStatus()?.text, 'wechat-send.status.invalid');
+      await waitFor(`status text wechat-send.status.invalid`, () => lastStatus()?.text === 'wechat-send.status.invalid');
     });
 
     it('refuses a payload that is not a string, an object or a Buffer, and keeps working', async () => {
@@ -214,7 +215,7 @@ describe('wechat-send node', () => {
       for (const [payload, type] of cases) {
         const { caught } = await roundTrip({ payload, to: 'openid-x' });
         assert.equal(caught?.error.message, `msg.payload must be a string, an object or a Buffer, not ${type}`);
-        assert.equal(lastStatus()?.text, 'wechat-send.status.invalid');
+        await waitFor(`status text wechat-send.status.invalid`, () => lastStatus()?.text === 'wechat-send.status.invalid');
       }
       assert.equal(sandbox.wechat.tokenRequestCount, 0);
       const { out } = await roundTrip({ payload: 'still here', to: 'openid-x' });
@@ -227,7 +228,7 @@ describe('wechat-send node', () => {
       sandbox.wechat.inject({ api: 'message/custom/send', status: 502 });
       const { caught } = await roundTrip({ payload: 'hi', to: 'u' });
       assert.match(String(caught?.error.message), /message\/custom\/send failed: HTTP 502/);
-      assert.equal(lastStatus()?.text, 'wechat-send.status.failed');
+      await waitFor(`status text wechat-send.status.failed`, () => lastStatus()?.text === 'wechat-send.status.failed');
       assert.equal(sandbox.wechat.messages.length, 0);
     });
 
@@ -256,7 +257,7 @@ describe('wechat-send node', () => {
       assert.match(String(caught?.error.message), /voice limit/);
       assert.equal(sandbox.wechat.media.length, 0);
       assert.equal(sandbox.wechat.tokenRequestCount, 0);
-      assert.equal(lastStatus()?.fill, 'red');
+      await waitFor(`status fill red`, () => lastStatus()?.fill === 'red');
     });
 
     it('takes wechat-reply payloads too', async () => {
@@ -273,7 +274,7 @@ describe('wechat-send node', () => {
       const message = String(caught?.error.message);
       assert.match(message, /errcode 45015 \(response out of time limit or subscription is canceled\)/);
       assert.match(message, /template message/);
-      assert.deepEqual(lastStatus(), { fill: 'red', shape: 'ring', text: 'errcode 45015' });
+      await waitForStatus(harness.getNode('send'), { fill: 'red', shape: 'ring', text: 'errcode 45015' });
       // Node-RED copies an error's own `code` to msg.error.code, so a Catch flow can branch on it.
       assert.ok(Object.prototype.hasOwnProperty.call(caught?.error, 'code'));
       assert.equal((caught?.error as Error & { code?: unknown }).code, 45015);
@@ -290,7 +291,7 @@ describe('wechat-send node', () => {
       const { caught } = await roundTrip({ payload: { msgtype: 'news', news: { articles: [] } }, to: 'u' });
       assert.match(String(caught?.error.message), /news\.articles must hold exactly 1 article/);
       assert.equal(sandbox.wechat.tokenRequestCount, 0);
-      assert.equal(lastStatus()?.text, 'wechat-send.status.invalid');
+      await waitFor(`status text wechat-send.status.invalid`, () => lastStatus()?.text === 'wechat-send.status.invalid');
     });
 
     it('needs a recipient', async () => {
@@ -365,7 +366,7 @@ describe('wechat-send node', () => {
       const { out } = await roundTrip({ payload: 'hi', to: 'ok|invalidA' });
       assert.deepEqual((out?.payload as { partial: unknown }).partial, { invaliduser: ['invalida'] });
       assert.match(String((await warned)[0]), /not to every recipient: .*invalida/);
-      assert.equal(lastStatus()?.fill, 'yellow');
+      await waitFor(`status fill yellow`, () => lastStatus()?.fill === 'yellow');
     });
 
     it('uploads a Buffer as a file and sends it', async () => {
