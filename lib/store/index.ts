@@ -10,6 +10,7 @@ import { SqliteStore } from './sqlite-store';
 import { Store, StoreConfig, StoreOptions } from './types';
 
 export * from './types';
+export * from './sql';
 export { PostgresStore } from './postgres-store';
 export { SqliteStore } from './sqlite-store';
 

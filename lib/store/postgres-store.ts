@@ -4,6 +4,7 @@
  * advisory locks, which PostgreSQL releases by itself if a holder's connection dies.
  */
 import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { MigrationStep, SqlDatabase, SqlExecutor, SqlValue, applySteps, numberedPlaceholders, qualifyTables } from './sql';
 import { PostgresStoreConfig, QueueItem, Store, StoreError, StoreOptions, checkIdentifier, checkSchemaVersion } from './types';
 
 interface Tables {
@@ -38,6 +39,11 @@ const MIGRATIONS: string[] = [
 ];
 
 const SWEEP_EVERY_MS = 60_000;
+
+/** A pool or one of its clients: what a statement runs on. */
+interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<{ rowCount: number | null; rows: unknown[] }>;
+}
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
@@ -188,6 +194,45 @@ export class PostgresStore implements Store {
     } finally {
       client.release(broken);
     }
+  }
+
+  database(): SqlDatabase {
+    const prepare = (sql: string) => numberedPlaceholders(qualifyTables(sql, (name) => this.table(name)));
+    const on = (query: () => Promise<Queryable>): SqlExecutor => ({
+      dialect: 'postgres',
+      run: async (sql, params = []) => ((await (await query()).query(prepare(sql), params)).rowCount ?? 0),
+      all: async <Row extends object>(sql: string, params: SqlValue[] = []) => (await (await query()).query(prepare(sql), params)).rows as Row[],
+    });
+    const transaction = async <T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> => {
+      const client = await (await this.open()).connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await work(on(async () => client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    };
+    return {
+      ...on(() => this.open()),
+      transaction,
+      migrate: (module: string, steps: MigrationStep[]) =>
+        transaction(async (tx) => {
+          // Instances starting together migrate one at a time; the lock ends with the transaction.
+          await tx.all('SELECT pg_advisory_xact_lock(hashtext(?))', [`${this.tables.lockScope}:migrate:${module}`]);
+          await applySteps(tx, this.tables.meta, module, steps, (name) => this.table(name));
+        }),
+    };
+  }
+
+  /** The qualified name of one of our tables. */
+  private table(name: string): string {
+    return `"${this.schema}"."${this.prefix}${name}"`;
   }
 
   async close(): Promise<void> {

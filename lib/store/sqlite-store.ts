@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import { MigrationStep, SqlDatabase, SqlExecutor, SqlValue, applySteps, qualifyTables } from './sql';
 import { QueueItem, SqliteStoreConfig, Store, StoreError, StoreOptions, checkSchemaVersion } from './types';
 
 type Database = BetterSqlite3.Database;
@@ -65,6 +66,10 @@ export class SqliteStore implements Store {
   private readonly now: () => number;
   private readonly lockWaitMs: number;
   private lastSweep = 0;
+  /** Transactions run one at a time; other operations wait while any is queued (see database()). */
+  private transactions: Promise<unknown> = Promise.resolve();
+  private queuedTransactions = 0;
+  private readonly prepared = new Map<string, BetterSqlite3.Statement>();
 
   constructor(
     private readonly config: SqliteStoreConfig,
@@ -76,31 +81,37 @@ export class SqliteStore implements Store {
   }
 
   async get(key: string): Promise<string | undefined> {
+    await this.outsideTransactions();
     return this.open().get.get(key, this.now())?.value;
   }
 
   async put(key: string, value: string, ttlSeconds?: number): Promise<void> {
+    await this.outsideTransactions();
     const st = this.open();
     st.put.run(key, value, ttlSeconds === undefined ? null : this.now() + ttlSeconds * 1000);
     this.sweepSometimes();
   }
 
   async delete(key: string, ifValue?: string): Promise<boolean> {
+    await this.outsideTransactions();
     const st = this.open();
     const result = ifValue === undefined ? st.delete.run(key) : st.deleteIf.run(key, ifValue);
     return result.changes > 0;
   }
 
   async claim(key: string, ttlSeconds: number, value = '1'): Promise<boolean> {
+    await this.outsideTransactions();
     return this.claimWith(key, value, ttlSeconds);
   }
 
   async replace(key: string, expected: string, value: string, ttlSeconds?: number): Promise<boolean> {
+    await this.outsideTransactions();
     const now = this.now();
     return this.open().replace.run(value, ttlSeconds === undefined ? null : now + ttlSeconds * 1000, key, expected, now).changes > 0;
   }
 
   async enqueue(queue: string, id: string, payload: string, keepSeconds: number): Promise<boolean> {
+    await this.outsideTransactions();
     const st = this.open();
     const now = this.now();
     // A done item whose keep time is over no longer counts as a repeat, even before the sweep removed it.
@@ -111,6 +122,7 @@ export class SqliteStore implements Store {
   }
 
   async takeNext(queue: string, owner: string, leaseSeconds: number): Promise<QueueItem | null> {
+    await this.outsideTransactions();
     const st = this.open();
     const now = this.now();
     const take = this.db!.transaction(() => {
@@ -124,10 +136,12 @@ export class SqliteStore implements Store {
   }
 
   async renewLease(queue: string, id: string, owner: string, leaseSeconds: number): Promise<boolean> {
+    await this.outsideTransactions();
     return this.open().renewItem.run(this.now() + leaseSeconds * 1000, queue, id, owner).changes > 0;
   }
 
   async complete(queue: string, id: string, owner: string): Promise<boolean> {
+    await this.outsideTransactions();
     return this.open().completeItem.run(queue, id, owner).changes > 0;
   }
 
@@ -135,7 +149,9 @@ export class SqliteStore implements Store {
     const key = `lock:${name}`;
     const owner = randomUUID();
     const giveUpAt = Date.now() + this.lockWaitMs;
-    while (!this.claimWith(key, owner, LOCK_LEASE_SECONDS)) {
+    for (;;) {
+      await this.outsideTransactions();
+      if (this.claimWith(key, owner, LOCK_LEASE_SECONDS)) break;
       if (Date.now() > giveUpAt) throw new StoreError(`timed out waiting for the lock "${name}" in ${this.description}`);
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
     }
@@ -143,11 +159,78 @@ export class SqliteStore implements Store {
       return await fn();
     } finally {
       // Only our own lease: if it expired and someone else took it, theirs stays.
+      await this.outsideTransactions();
       this.open().deleteIf.run(key, owner);
     }
   }
 
+  database(): SqlDatabase {
+    const executor = (): SqlExecutor => ({
+      dialect: 'sqlite',
+      run: async (sql, params = []) => this.statement(sql).run(...params).changes,
+      all: async <Row extends object>(sql: string, params: SqlValue[] = []) => this.statement(sql).all(...params) as Row[],
+    });
+    const inside = executor();
+    return {
+      dialect: 'sqlite',
+      run: async (sql, params) => {
+        await this.outsideTransactions();
+        return inside.run(sql, params);
+      },
+      all: async <Row extends object>(sql: string, params?: SqlValue[]) => {
+        await this.outsideTransactions();
+        return inside.all<Row>(sql, params);
+      },
+      transaction: (work) => this.transaction(() => work(inside)),
+      migrate: (module: string, steps: MigrationStep[]) =>
+        this.transaction(() => applySteps(inside, 'wxbridge_meta', module, steps, (name) => `wxbridge_${name}`)),
+    };
+  }
+
+  /**
+   * One transaction at a time on this handle: better-sqlite3 runs statements at once, so
+   * anything else reaching the handle between the awaits of `work` would land inside it.
+   * IMMEDIATE takes the write lock up front, so processes sharing the file wait for each other.
+   */
+  private transaction<T>(work: () => Promise<T>): Promise<T> {
+    this.queuedTransactions++;
+    const run = async (): Promise<T> => {
+      const db = this.handle();
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work();
+        db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw err;
+      }
+    };
+    const result = this.transactions.then(run, run).finally(() => this.queuedTransactions--);
+    this.transactions = result.catch(() => undefined);
+    return result;
+  }
+
+  private async outsideTransactions(): Promise<void> {
+    while (this.queuedTransactions > 0) await this.transactions;
+  }
+
+  private statement(sql: string): BetterSqlite3.Statement {
+    let prepared = this.prepared.get(sql);
+    if (!prepared) {
+      prepared = this.handle().prepare(qualifyTables(sql, (name) => `wxbridge_${name}`));
+      this.prepared.set(sql, prepared);
+    }
+    return prepared;
+  }
+
+  private handle(): Database {
+    this.open();
+    return this.db!;
+  }
+
   async close(): Promise<void> {
+    this.prepared.clear();
     const db = this.db;
     this.db = null;
     this.statements = null;

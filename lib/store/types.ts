@@ -4,6 +4,8 @@
  * notifications accepted before they reach a flow). Values are strings (callers
  * serialise); every entry may carry an expiry, after which it reads as absent.
  */
+import type { SqlDatabase } from './sql';
+
 export type StoreKind = 'sqlite' | 'postgres';
 
 export interface Store {
@@ -55,6 +57,8 @@ export interface Store {
    * respects; calls with the same name run one at a time.
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** SQL on the same database, for modules that own tables of their own (see ./sql). */
+  database(): SqlDatabase;
   close(): Promise<void>;
 }
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Store, StoreError, createStore, embeddedStoreConfig } from '../../../lib/store';
+import { MigrationStep, Store, StoreError, createStore, embeddedStoreConfig } from '../../../lib/store';
 import { pgConfig, usePostgresSchema, withPostgres } from './pg-support';
 
 interface Clock {
@@ -127,6 +127,49 @@ function contract(name: string, open: (now: () => number) => Store): void {
       const ids = taken.filter((t) => t !== null).map((t) => t!.id);
       assert.equal(ids.length, 20);
       assert.equal(new Set(ids).size, 20);
+    });
+
+    const NOTES: MigrationStep[] = [
+      'CREATE TABLE {test_notes} (id TEXT PRIMARY KEY, body TEXT NOT NULL)',
+      { sqlite: 'ALTER TABLE {test_notes} ADD COLUMN stars INTEGER NOT NULL DEFAULT 0', postgres: 'ALTER TABLE {test_notes} ADD COLUMN stars INTEGER NOT NULL DEFAULT 0' },
+    ];
+
+    it('lets a module own its tables: versioned steps applied once, in order, and a newer schema refused', async () => {
+      const db = store.database();
+      await db.migrate('test', NOTES.slice(0, 1));
+      await db.run('INSERT INTO {test_notes} (id, body) VALUES (?, ?)', ['a', 'first']);
+      await db.migrate('test', NOTES);
+      await db.migrate('test', NOTES);
+      assert.deepEqual(await db.all('SELECT id, body, stars FROM {test_notes}'), [{ id: 'a', body: 'first', stars: 0 }]);
+      await assert.rejects(db.migrate('test', NOTES.slice(0, 1)), /newer than this package understands/);
+      await assert.rejects(db.migrate('Bad-Name', NOTES), /module name/);
+      assert.equal(await store.get('untouched'), undefined, 'the core tables are still there');
+    });
+
+    const TX_NOTES: MigrationStep[] = ['CREATE TABLE {test_tx_notes} (id TEXT PRIMARY KEY, body TEXT NOT NULL)'];
+
+    it('commits a transaction as a whole or not at all, and keeps other work out of it', async () => {
+      const db = store.database();
+      await db.migrate('test_tx', TX_NOTES);
+      await db.transaction(async (tx) => {
+        await tx.run('INSERT INTO {test_tx_notes} (id, body) VALUES (?, ?)', ['t1', 'kept']);
+        await tx.run('INSERT INTO {test_tx_notes} (id, body) VALUES (?, ?)', ['t2', 'kept too']);
+      });
+      let outside: Promise<void> = Promise.resolve();
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.run('INSERT INTO {test_tx_notes} (id, body) VALUES (?, ?)', ['t3', 'rolled back']);
+          // Work started meanwhile must not become part of the failing transaction.
+          outside = store.put('during', 'the transaction');
+          await new Promise((r) => setTimeout(r, 20));
+          throw new Error('abort');
+        }),
+        /abort/,
+      );
+      await outside;
+      const ids = (await db.all<{ id: string }>('SELECT id FROM {test_tx_notes} ORDER BY id')).map((r) => r.id);
+      assert.deepEqual(ids, ['t1', 't2']);
+      assert.equal(await store.get('during'), 'the transaction');
     });
 
     it('runs lock holders of one name one at a time and releases after a failure', async () => {
