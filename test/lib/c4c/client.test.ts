@@ -76,6 +76,18 @@ describe('lib/c4c client against the sandbox', () => {
     assert.equal(sandbox.c4c.customers().length, 0);
   });
 
+  it('reads, updates and deletes by a named key built from an object key', async () => {
+    const { entity } = await client.create('IndividualCustomerCollection', { LastName: 'Named', RoleCode: 'CRM000' });
+    const key = { ObjectID: String(entity?.ObjectID) };
+    const read = await client.read('IndividualCustomerCollection', key, { select: 'ObjectID,LastName' });
+    assert.deepEqual(read.entity, { ObjectID: key.ObjectID, LastName: 'Named' });
+    const updated = await client.update('IndividualCustomerCollection', key, { FirstName: 'By key' }, { etag: read.etag });
+    assert.equal(updated.status, 204);
+    assert.equal(sandbox.c4c.getCustomer(key.ObjectID)?.FirstName, 'By key');
+    await client.remove('IndividualCustomerCollection', key, { etag: updated.etag });
+    assert.equal(sandbox.c4c.customers().length, 0);
+  });
+
   it('normalises SAP error bodies for bad writes and does not retry them', async () => {
     sandbox.c4c.injectFault(503, 1, 'POST');
     await assert.rejects(client.create('IndividualCustomerCollection', { LastName: 'warm', RoleCode: 'CRM000' }), (err: C4CError) => err.status === 503);
