@@ -1,13 +1,20 @@
 /**
  * A stand-in for a C4C tenant, mounted at /c4c (so the tenant base URL is
  * <sandbox>/c4c). It speaks the part of OData v2 our nodes use, with C4C's quirks:
- * JSON in {"d":…}, __count as a string, server paging with __next ($skiptoken),
- * the $filter subset (eq/ne/gt/ge/lt/le, and, or on one property only,
- * startswith/endswith, '*' wildcard with eq), weak ETags and 412, CSRF tokens tied to
- * cookies whose names rotate, Basic auth and OAuth SAML bearer, $batch with change
- * sets, SAP-style error bodies, and event notifications POSTed to a consumer with Basic
- * auth. Tests and the demo drive it through the methods below (change a customer,
- * inject faults, read counters) or through /c4c/_sandbox/… over HTTP.
+ * JSON in {"d":…}, __count as a string, /$count as plain text, server paging with
+ * __next ($skiptoken), the $filter subset (eq/ne/gt/ge/lt/le, and, or on one property
+ * only, startswith/endswith, '*' wildcard with eq), keys written ('…') or (ObjectID='…'),
+ * weak ETags in C4C's form and 412, CSRF tokens (fetched with GET or HEAD, "fetch" in
+ * any case) tied to cookies whose names rotate, Basic auth and OAuth SAML bearer, $batch
+ * with change sets and sub-requests relative to the service or absolute, SAP-style
+ * error bodies, and event notifications POSTed to a consumer with Basic auth.
+ *
+ * What a tenant serves but the stand-in does not model ($expand, $search, $metadata,
+ * navigation and property paths, Atom answers) is refused with a 501 in the SAP error
+ * shape, never answered as if it had worked. Error bodies are always JSON.
+ *
+ * Tests and the demo drive it through the methods below (change a customer, inject
+ * faults, read counters) or through /c4c/_sandbox/… over HTTP.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -95,6 +102,29 @@ interface ODataReply {
   body: string;
 }
 
+/** One OData request, from the wire or from a $batch part. */
+interface ODataRequest {
+  /** GET for a HEAD, which is answered like a GET without the body. */
+  method: string;
+  /** Below the service root, as sent (percent-encoded). */
+  path: string;
+  query: URLSearchParams;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  body: string;
+  /** A HEAD writes no body, so no representation is refused for it. */
+  head?: boolean;
+}
+
+/** What a path below the service root names. */
+type Resource =
+  | { kind: 'service' }
+  | { kind: 'metadata' }
+  | { kind: 'batch' }
+  | { kind: 'collection'; set: string }
+  | { kind: 'count'; set: string }
+  | { kind: 'entity'; set: string; id: string };
+
 class ODataFailure extends Error {
   constructor(
     readonly status: number,
@@ -105,15 +135,28 @@ class ODataFailure extends Error {
   }
 }
 
-/** An OData error in SAP's JSON shape. */
-function errorReply(status: number, code: string, message: string): ODataReply {
-  return json(status, { error: { code, message: { lang: 'en', value: message } } });
+/** Something a tenant serves that the stand-in does not model: a 501, never a pretended success. */
+function notModelled(what: string): ODataFailure {
+  return new ODataFailure(501, 'NOT_IMPLEMENTED', `${what} is not supported by the C4C stand-in`);
 }
 
-function sendReply(res: ServerResponse, reply: ODataReply): void {
+/** An OData error in SAP's JSON shape. */
+function errorReply(status: number, code: string, message: string): ODataReply {
+  return json(status, { error: { code, message: { lang: 'en', value: message }, innererror: { transactionid: hex(16), errordetails: [] } } });
+}
+
+/** A HEAD gets the headers of the GET, Content-Length included, and no body. */
+function sendReply(res: ServerResponse, reply: ODataReply, head = false): void {
   for (const [k, v] of Object.entries(reply.headers)) res.setHeader(k, v);
+  res.setHeader('Content-Length', Buffer.byteLength(reply.body));
   res.statusCode = reply.status;
-  res.end(reply.body);
+  res.end(head ? undefined : reply.body);
+}
+
+/** SAP's clients send "Fetch", the dev guide "fetch": the header value is not case-sensitive. */
+function asksForCsrfToken(req: IncomingMessage): boolean {
+  const value = req.headers['x-csrf-token'];
+  return typeof value === 'string' && value.toLowerCase() === 'fetch';
 }
 
 function hex(n: number): string {
@@ -220,17 +263,21 @@ export class C4CStandIn implements StandIn {
     const service = Object.keys(SERVICES).find((s) => path === s || path === s.slice(0, -1) || path.startsWith(s));
     if (!service) return sendReply(res, errorReply(404, 'NOT_FOUND', `no service at ${path}`));
     this.stats.requests++;
+    const method = (req.method ?? 'GET').toUpperCase();
+    const head = method === 'HEAD';
+    const safe = method === 'GET' || head;
+    const csrfFetch = safe && asksForCsrfToken(req);
 
-    const fault = this.takeFault(req.method ?? 'GET', req.headers['x-csrf-token'] === 'fetch');
+    const fault = this.takeFault(method, csrfFetch);
     if (fault?.reset) {
       req.socket.destroy();
       return;
     }
-    if (fault) return sendReply(res, errorReply(fault.status, String(fault.status), 'injected fault'));
+    if (fault) return sendReply(res, errorReply(fault.status, String(fault.status), 'injected fault'), head);
 
     if (!this.authorised(req)) {
       res.setHeader('WWW-Authenticate', 'Basic realm="SAP NetWeaver Application Server"');
-      return sendReply(res, errorReply(401, '401', 'Logon failed'));
+      return sendReply(res, errorReply(401, '401', 'Logon failed'), head);
     }
     let body: Buffer;
     try {
@@ -238,10 +285,12 @@ export class C4CStandIn implements StandIn {
     } catch {
       return sendReply(res, errorReply(413, '413', 'Request body too large'));
     }
-    const method = (req.method ?? 'GET').toUpperCase();
 
-    if (method === 'GET' && req.headers['x-csrf-token'] === 'fetch') this.issueCsrf(res);
-    else if (method !== 'GET' && !this.csrfValid(req)) {
+    // The token comes with any authenticated GET or HEAD that asks for it, whatever the
+    // OData answer: SAP's clients fetch it from the URL they are about to write to and
+    // take it from an error answer too.
+    if (csrfFetch) this.issueCsrf(res);
+    else if (!safe && !this.csrfValid(req)) {
       this.stats.csrfRejections++;
       res.setHeader('x-csrf-token', 'Required');
       return sendText(res, 403, 'CSRF token validation failed', 'text/plain');
@@ -252,7 +301,8 @@ export class C4CStandIn implements StandIn {
       this.stats.batches++;
       return sendReply(res, this.batch(service, origin, body.toString('utf8'), String(req.headers['content-type'] ?? '')));
     }
-    sendReply(res, this.dispatch(service, origin, method, rest, query, lowerHeaders(req), body.toString('utf8')));
+    const request: ODataRequest = { method: head ? 'GET' : method, path: rest, query, headers: lowerHeaders(req), body: body.toString('utf8'), head };
+    sendReply(res, this.dispatch(service, origin, request), head);
   }
 
   private takeFault(method: string, csrfFetch: boolean): Fault | undefined {
@@ -322,43 +372,72 @@ export class C4CStandIn implements StandIn {
 
   // ---- OData ----------------------------------------------------------------------------
 
-  private dispatch(service: string, origin: string, method: string, rest: string, query: URLSearchParams, headers: Record<string, string>, body: string): ODataReply {
+  private dispatch(service: string, origin: string, request: ODataRequest): ODataReply {
     try {
-      if (method === 'GET') this.stats.reads++;
+      if (request.method === 'GET') this.stats.reads++;
       else this.stats.writes++;
-      if (rest === '' || rest === '/') {
-        if (method !== 'GET') throw new ODataFailure(405, 'METHOD', 'method not allowed on the service document');
-        return json(200, { d: { EntitySets: SERVICES[service] } });
-      }
-      const m = /^([A-Za-z]+)(?:\('([^']*)'\))?$/.exec(rest);
-      if (!m || !SERVICES[service].includes(m[1])) throw new ODataFailure(404, 'SY/530', `Resource not found for segment '${rest}'`);
-      const [, set, id] = m;
-      const base = `${origin}${service}`;
-      if (method === 'GET') return id === undefined ? this.queryReply(base, set, query) : this.readReply(base, set, id);
-      if (method === 'POST' && id === undefined) {
-        const created = this.insert(set, parseJson(body), true);
-        const entity = this.present(base, set, created);
-        const out = headers['odata-no-response-payload'] === 'true' ? { status: 201, headers: {}, body: '' } : json(201, { d: entity });
-        out.headers.Location = String((entity.__metadata as Record_).uri);
-        out.headers.etag = etagOf(created);
-        return out;
-      }
-      if ((method === 'PATCH' || method === 'PUT' || method === 'MERGE') && id !== undefined) {
-        const current = this.find(set, id);
-        checkIfMatch(headers['if-match'], current);
-        const updated = this.modify(set, id, parseJson(body), true, method === 'PUT');
-        return { status: 204, headers: { etag: etagOf(updated) }, body: '' };
-      }
-      if (method === 'DELETE' && id !== undefined) {
-        checkIfMatch(headers['if-match'], this.find(set, id));
-        this.remove(set, id);
-        return { status: 204, headers: {}, body: '' };
-      }
-      throw new ODataFailure(405, 'METHOD', `${method} is not allowed here`);
+      // Method tunnelling is how some clients send MERGE through proxies; the stand-in takes the methods themselves.
+      if (request.headers['x-http-method']) throw notModelled('X-HTTP-Method');
+      return this.serve(service, `${origin}${service}`, parseResource(SERVICES[service], request.path), request);
     } catch (err) {
       if (err instanceof ODataFailure) return errorReply(err.status, err.code, err.message);
       throw err;
     }
+  }
+
+  private serve(service: string, base: string, resource: Resource, request: ODataRequest): ODataReply {
+    const { method, query } = request;
+    if (method === 'GET') checkQueryOptions(query);
+    switch (resource.kind) {
+      case 'service':
+        allowOnly(method, ['GET'], 'the service document');
+        checkJsonAnswer(request);
+        return json(200, { d: { EntitySets: SERVICES[service] } });
+      case 'metadata':
+        allowOnly(method, ['GET'], '$metadata');
+        throw notModelled('$metadata');
+      case 'batch':
+        throw new ODataFailure(405, 'METHOD', '$batch takes POST only');
+      case 'count':
+        allowOnly(method, ['GET'], '$count');
+        return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: String(this.filteredRows(resource.set, query).length) };
+      case 'collection':
+        if (method === 'GET') {
+          checkJsonAnswer(request);
+          return this.queryReply(base, resource.set, query);
+        }
+        allowOnly(method, ['POST'], resource.set);
+        return this.createReply(base, resource.set, request);
+      case 'entity':
+        return this.entityReply(base, resource.set, resource.id, request);
+    }
+  }
+
+  private createReply(base: string, set: string, request: ODataRequest): ODataReply {
+    const payload = request.headers['odata-no-response-payload'] !== 'true';
+    if (payload) checkJsonAnswer(request);
+    const created = this.insert(set, parseJson(request.body), true);
+    const entity = this.present(base, set, created);
+    const out = payload ? json(201, { d: entity }) : { status: 201, headers: {}, body: '' };
+    out.headers.Location = String((entity.__metadata as Record_).uri);
+    out.headers.etag = etagOf(created);
+    return out;
+  }
+
+  private entityReply(base: string, set: string, id: string, request: ODataRequest): ODataReply {
+    const { method, headers } = request;
+    allowOnly(method, ['GET', 'PATCH', 'PUT', 'MERGE', 'DELETE'], `${set}('${id}')`);
+    if (method === 'GET') {
+      checkJsonAnswer(request);
+      return this.readReply(base, set, id, request.query.get('$select'));
+    }
+    checkIfMatch(headers['if-match'], this.find(set, id));
+    if (method === 'DELETE') {
+      this.remove(set, id);
+      return { status: 204, headers: {}, body: '' };
+    }
+    const updated = this.modify(set, id, parseJson(request.body), true, method === 'PUT');
+    return { status: 204, headers: { etag: etagOf(updated) }, body: '' };
   }
 
   private rows(set: string): Record_[] {
@@ -389,23 +468,27 @@ export class C4CStandIn implements StandIn {
     return e;
   }
 
-  private queryReply(base: string, set: string, query: URLSearchParams): ODataReply {
-    let rows = this.rows(set);
+  /** The rows of a set that pass the request's $filter. */
+  private filteredRows(set: string, query: URLSearchParams): Record_[] {
     const filter = query.get('$filter');
-    if (filter) rows = rows.filter(compileFilter(filter));
+    return filter ? this.rows(set).filter(compileFilter(filter)) : this.rows(set);
+  }
+
+  private queryReply(base: string, set: string, query: URLSearchParams): ODataReply {
+    let rows = this.filteredRows(set, query);
     const orderby = query.get('$orderby');
     if (orderby) rows = sortRows(rows, orderby);
     const total = rows.length;
     const skip = intParam(query, '$skip') ?? 0;
     const top = intParam(query, '$top');
     const skiptoken = intParam(query, '$skiptoken') ?? 0;
-    const pageSize = query.get('$expand') ? Math.min(100, this.pageSize) : this.pageSize;
+    const pageSize = this.pageSize;
     const wanted = top === undefined ? Infinity : Math.max(0, top - skiptoken);
     const start = skip + skiptoken;
     const take = Math.min(wanted, pageSize);
     const page = rows.slice(start, start + take);
     const d: Record<string, unknown> = { results: page.map((e) => this.present(base, set, e, query.get('$select'))) };
-    if (query.get('$inlinecount') === 'allpages') d.__count = String(total);
+    if (inlineCount(query)) d.__count = String(total);
     if (page.length === take && wanted > take && start + take < total) {
       const next = new URLSearchParams(query);
       next.set('$skiptoken', String(skiptoken + take));
@@ -415,9 +498,9 @@ export class C4CStandIn implements StandIn {
     return json(200, { d });
   }
 
-  private readReply(base: string, set: string, id: string): ODataReply {
+  private readReply(base: string, set: string, id: string, select: string | null): ODataReply {
     const e = this.find(set, id);
-    const out = json(200, { d: this.present(base, set, e) });
+    const out = json(200, { d: this.present(base, set, e, select) });
     out.headers.etag = etagOf(e);
     return out;
   }
@@ -535,9 +618,12 @@ export class C4CStandIn implements StandIn {
     const { startLine, headers, body } = parseHttpMessage(http);
     const m = /^(GET|POST|PUT|PATCH|MERGE|DELETE) (\S+) HTTP\/1\.1$/.exec(startLine);
     if (!m) return errorReply(400, 'BATCH', 'malformed request line in $batch part');
-    const url = new URL(m[2], 'http://batch/');
+    // Relative to the service root, or absolute: the tenant's own service path, or the path on this host (below /c4c).
+    const url = new URL(m[2], `http://tenant${service}`);
+    const path = [this.prefix + service, service].find((root) => url.pathname.startsWith(root));
+    if (path === undefined) return errorReply(400, 'BATCH', `$batch part ${url.pathname} is not in the service ${service}`);
     if (url.searchParams.has('$search')) return errorReply(400, 'BATCH', '$search is not allowed in $batch');
-    return this.dispatch(service, origin, m[1], url.pathname.slice(1), url.searchParams, headers, body);
+    return this.dispatch(service, origin, { method: m[1], path: url.pathname.slice(path.length), query: url.searchParams, headers, body });
   }
 
   // ---- notifications --------------------------------------------------------------------
@@ -609,12 +695,89 @@ function parseJson(body: string): Record_ {
   throw new ODataFailure(400, 'SY/530', 'The request body is not a JSON object');
 }
 
+/**
+ * C4C's weak ETag: the last change as a datetimeoffset literal with seven fraction digits
+ * and its colons percent-encoded, e.g. W/"datetimeoffset'2015-07-06T08%3A45%3A26.6721490Z'".
+ */
 function etagOf(e: Record_): string {
-  return `W/"datetimeoffset'${new Date(Number(e.EntityLastChangedOn)).toISOString().replace('Z', '0000Z')}'"`;
+  const stamp = new Date(Number(e.EntityLastChangedOn)).toISOString().replace('Z', '0000Z').replace(/:/g, '%3A');
+  return `W/"datetimeoffset'${stamp}'"`;
 }
 
 function checkIfMatch(ifMatch: string | undefined, current: Record_): void {
   if (ifMatch && ifMatch !== '*' && ifMatch !== etagOf(current)) throw new ODataFailure(412, 'SY/530', 'The entity was changed by another user; reload and try again');
+}
+
+// ---- resource paths, query options, representations ----------------------------------------
+
+const KEY_SEGMENT = /^([A-Za-z_][A-Za-z0-9_]*)(?:\(((?:'(?:[^']|'')*'|[^)'])*)\))?(\/.*)?$/;
+
+/** The resource a path below the service root names; keys written ('…') or (ObjectID='…'). */
+function parseResource(sets: string[], rawPath: string): Resource {
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    throw new ODataFailure(400, 'SY/530', 'The request URI is not correctly encoded');
+  }
+  if (path === '' || path === '/') return { kind: 'service' };
+  if (path === '$metadata') return { kind: 'metadata' };
+  if (path === '$batch') return { kind: 'batch' };
+  const m = KEY_SEGMENT.exec(path);
+  if (!m || !sets.includes(m[1])) throw new ODataFailure(404, 'SY/530', `Resource not found for segment '${path.split('/')[0]}'`);
+  const [, set, key, tail = ''] = m;
+  // A trailing '/' names the same resource (C4C's own next links end collections with one).
+  if (key === undefined) {
+    if (tail === '' || tail === '/') return { kind: 'collection', set };
+    if (tail === '/$count') return { kind: 'count', set };
+  } else if (tail === '' || tail === '/') {
+    return { kind: 'entity', set, id: keyValue(set, key) };
+  }
+  throw notModelled(`The path segment '${tail.slice(1)}' (navigation, property or $value)`);
+}
+
+/** The ObjectID in a key predicate: the only key of every C4C entity, an Edm.String. */
+function keyValue(set: string, key: string): string {
+  const m = /^(?:ObjectID=)?'((?:[^']|'')*)'$/.exec(key.trim());
+  if (!m) throw new ODataFailure(400, 'SY/530', `Invalid key predicate (${key}) for ${set}: the key is ObjectID, a string`);
+  return m[1].replace(/''/g, "'");
+}
+
+function allowOnly(method: string, allowed: string[], what: string): void {
+  if (!allowed.includes(method)) throw new ODataFailure(405, 'METHOD', `${method} is not allowed on ${what}`);
+}
+
+/** System query options the stand-in evaluates; custom options (no '$', e.g. sap-language) pass as in OData. */
+const EVALUATED_OPTIONS = new Set(['$filter', '$select', '$orderby', '$top', '$skip', '$skiptoken', '$inlinecount', '$format']);
+/** C4C evaluates these, the stand-in does not model them. */
+const TENANT_OPTIONS = new Set(['$expand', '$search']);
+
+function checkQueryOptions(query: URLSearchParams): void {
+  for (const name of query.keys()) {
+    if (!name.startsWith('$') || EVALUATED_OPTIONS.has(name)) continue;
+    if (TENANT_OPTIONS.has(name)) throw notModelled(name);
+    throw new ODataFailure(400, 'SY/530', `System query option ${name} is not supported`);
+  }
+}
+
+function inlineCount(query: URLSearchParams): boolean {
+  const value = query.get('$inlinecount');
+  if (value === null || value === 'none') return false;
+  if (value === 'allpages') return true;
+  throw new ODataFailure(400, 'SY/530', `Invalid value ${value} for $inlinecount`);
+}
+
+/**
+ * C4C answers Atom unless JSON is asked for with $format=json or an Accept that names
+ * application/json. The stand-in writes JSON only, so an Atom answer is refused.
+ */
+function checkJsonAnswer(request: ODataRequest): void {
+  if (request.head) return;
+  const format = request.query.get('$format');
+  if (format === 'json') return;
+  if (format !== null && format !== 'atom' && format !== 'xml') throw new ODataFailure(400, 'SY/530', `Invalid value ${format} for $format`);
+  if (format === null && (request.headers.accept ?? '').toLowerCase().includes('application/json')) return;
+  throw notModelled('An Atom answer (C4C answers Atom unless $format=json or Accept: application/json asks for JSON)');
 }
 
 function dateFieldsOf(set: string): string[] {

@@ -8,9 +8,9 @@
 import { AuthProvider, C4CAuthConfig, CallAuth } from './auth';
 import { BatchPart, buildBatch, parseBatchResponse, RawPartResponse, validateParts } from './batch';
 import { CookieJar } from './cookies';
-import { C4CError, httpError, parseErrorBody } from './errors';
+import { C4CError, httpError, parseErrorBody, safeUrl } from './errors';
 import { HttpClient, HttpResponse } from './http';
-import { buildQuery, checkEntitySet, Entity, EntityKey, formatKey, QueryOptions, serviceRoot, unwrap, Unwrapped } from './odata';
+import { buildQuery, checkEntitySet, Entity, EntityKey, formatKey, normalServicePath, QueryOptions, serviceRoot, unwrap, Unwrapped } from './odata';
 
 export interface C4CClientOptions {
   baseUrl: string;
@@ -89,6 +89,8 @@ export class C4CClient {
   private readonly cookies = new CookieJar();
   private readonly auth: AuthProvider;
   private readonly origin: string;
+  /** Where a __next link may point: below the root's path, or below the bare service path. */
+  private readonly servicePaths: string[];
   private readonly retries: number;
   private readonly retryBaseMs: number;
   private readonly baseHeaders: Record<string, string>;
@@ -100,6 +102,7 @@ export class C4CClient {
   constructor(options: C4CClientOptions) {
     this.root = serviceRoot(options.baseUrl, options.servicePath);
     this.origin = new URL(this.root).origin;
+    this.servicePaths = [...new Set([new URL(this.root).pathname, normalServicePath(options.servicePath)])];
     this.http = new HttpClient({ timeoutMs: options.timeoutMs ?? 30_000, maxConcurrent: options.maxConcurrent ?? 8 });
     this.auth = new AuthProvider(options.auth, this.http);
     this.retries = Math.max(0, options.retries ?? 3);
@@ -136,7 +139,7 @@ export class C4CClient {
       if (page.count !== undefined && result.count === undefined) result.count = page.count;
       result.next = page.next;
       if (!page.next || !request.allPages || result.pages >= maxPages) break;
-      url = this.sameTenant(page.next, url);
+      url = this.nextPageUrl(page.next, url);
     }
     return result;
   }
@@ -290,14 +293,38 @@ export class C4CClient {
 
   /** Only URLs on the tenant's own origin are followed: credentials go nowhere else. */
   private sameTenant(url: string, base: string): string {
-    let target: URL;
-    try {
-      target = new URL(url, base);
-    } catch {
-      throw new C4CError('input', 0, 'BAD_URL', 'the URL to read is not valid');
-    }
+    const target = parseUrl(url, base, 'input', 'BAD_URL', 'the URL to read is not valid');
     if (target.origin !== this.origin) throw new C4CError('input', 0, 'FOREIGN_URL', `refusing to send credentials to ${target.origin}: it is not the C4C tenant`);
     return target.toString();
+  }
+
+  /**
+   * The next page, always on the configured host. C4C writes __next with the host it knows
+   * itself by, which differs from ours behind a proxy, a custom domain or an alias (localhost
+   * for 127.0.0.1), so only the link's path and query are taken, and only when the path lies
+   * in this service: below the root's path, or below the bare service path when a proxy
+   * mounts the tenant under a prefix of its own.
+   */
+  private nextPageUrl(next: string, current: string): string {
+    const target = parseUrl(next, current, 'protocol', 'BAD_NEXT_LINK', 'the __next link of a page is not a valid URL');
+    const below = this.servicePaths.find((path) => target.pathname.startsWith(path));
+    if (below === undefined) {
+      throw new C4CError(
+        'protocol',
+        0,
+        'NEXT_OUTSIDE_SERVICE',
+        `refusing to follow __next to ${safeUrl(target.origin + target.pathname)}: its path is outside the service ${this.servicePaths[0]}`,
+      );
+    }
+    return this.root + target.pathname.slice(below.length) + target.search;
+  }
+}
+
+function parseUrl(url: string, base: string, kind: 'input' | 'protocol', code: string, message: string): URL {
+  try {
+    return new URL(url, base);
+  } catch {
+    throw new C4CError(kind, 0, code, message);
   }
 }
 

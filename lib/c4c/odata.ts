@@ -26,8 +26,12 @@ export function serviceRoot(baseUrl: string, servicePath: string): string {
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new C4CError('input', 0, 'BAD_BASE_URL', 'the tenant base URL must be http(s)');
   if (parsed.username || parsed.password) throw new C4CError('input', 0, 'BAD_BASE_URL', 'put credentials in the credentials fields, not in the base URL');
-  const path = '/' + servicePath.trim().replace(/^\/+/, '').replace(/\/*$/, '/');
-  return base + path;
+  return base + normalServicePath(servicePath);
+}
+
+/** A service path with one leading and one trailing '/', e.g. '/sap/c4c/odata/v1/c4codataapi/'. */
+export function normalServicePath(servicePath: string): string {
+  return '/' + servicePath.trim().replace(/^\/+/, '').replace(/\/*$/, '/');
 }
 
 export type EntityKey = string | number | Record<string, string | number | boolean>;

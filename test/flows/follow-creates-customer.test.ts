@@ -49,7 +49,7 @@ describe('scenario: WeChat follow creates a C4C customer (flows/follow-creates-c
     const openId = randomOpenId();
     await event(follower(openId), 'subscribe');
     const [customer] = byOpenId(openId);
-    const url = `${sandbox.baseUrl}/c4c/sap/c4c/odata/cust/v1/zindividualcustomer/CustomerCommonCollection?$filter=${encodeURIComponent(`ParentObjectID eq '${customer.ObjectID}'`)}`;
+    const url = `${sandbox.baseUrl}/c4c/sap/c4c/odata/cust/v1/zindividualcustomer/CustomerCommonCollection?$format=json&$filter=${encodeURIComponent(`ParentObjectID eq '${customer.ObjectID}'`)}`;
     const auth = 'Basic ' + Buffer.from(`${process.env.C4C_USER}:${process.env.C4C_PASSWORD}`).toString('base64');
     const body = (await (await fetch(url, { headers: { Authorization: auth } })).json()) as { d: { results: Array<{ WechatID: string }> } };
     assert.deepEqual(

@@ -16,7 +16,18 @@ describe('sandbox C4C stand-in', () => {
   after(() => sandbox.close());
   beforeEach(() => sandbox.c4c.reset());
 
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(sandbox.baseUrl + path, { headers: { Authorization: basic, ...headers } });
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(sandbox.baseUrl + path, { headers: { Authorization: basic, Accept: 'application/json', ...headers } });
+  const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: { lang: string; value: string } } }).error;
+  const fetchToken = async (method = 'GET', value = 'fetch') => {
+    const res = await fetch(sandbox.baseUrl + ROOT, { method, headers: { Authorization: basic, Accept: 'application/json', 'x-csrf-token': value } });
+    return { res, token: res.headers.get('x-csrf-token') ?? '', cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] };
+  };
+  const send = (method: string, path: string, csrf: { token: string; cookie: string }, body?: string, headers: Record<string, string> = {}) =>
+    fetch(sandbox.baseUrl + path, {
+      method,
+      headers: { Authorization: basic, Accept: 'application/json', 'Content-Type': 'application/json', 'x-csrf-token': csrf.token, Cookie: csrf.cookie, ...headers },
+      body,
+    });
 
   it('implements the C4C $filter subset and refuses the rest', () => {
     const rows = [
@@ -72,23 +83,150 @@ describe('sandbox C4C stand-in', () => {
   });
 
   it('ties CSRF tokens to cookies with rotating names', async () => {
-    const fetchToken = async () => {
-      const res = await get(ROOT, { 'x-csrf-token': 'fetch' });
-      return { token: res.headers.get('x-csrf-token') ?? '', cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] };
-    };
     const a = await fetchToken();
     const b = await fetchToken();
     assert.notEqual(a.cookie.split('=')[0], b.cookie.split('=')[0]);
     const post = (token: string, cookie: string) =>
       fetch(sandbox.baseUrl + ROOT + 'IndividualCustomerCollection', {
         method: 'POST',
-        headers: { Authorization: basic, 'x-csrf-token': token, Cookie: cookie, 'Content-Type': 'application/json' },
+        headers: { Authorization: basic, Accept: 'application/json', 'x-csrf-token': token, Cookie: cookie, 'Content-Type': 'application/json' },
         body: JSON.stringify({ LastName: 'X', RoleCode: 'CRM000' }),
       });
     const noCookie = await post(a.token, '');
     assert.equal(noCookie.status, 403);
     assert.equal(noCookie.headers.get('x-csrf-token'), 'Required');
     assert.equal((await post(a.token, a.cookie)).status, 201);
+  });
+
+  it('issues a CSRF token for "fetch" in any letter case, on GET and on HEAD', async () => {
+    for (const [method, value] of [
+      ['GET', 'Fetch'],
+      ['HEAD', 'Fetch'],
+      ['HEAD', 'FETCH'],
+    ]) {
+      const csrf = await fetchToken(method, value);
+      assert.equal(csrf.res.status, 200, `${method} ${value}`);
+      assert.match(csrf.token, /^[A-Za-z0-9+/]{20,}={0,2}$/, `${method} ${value} brings a token`);
+      assert.equal((await send('POST', ROOT + 'IndividualCustomerCollection', csrf, JSON.stringify({ LastName: value, RoleCode: 'CRM000' }))).status, 201);
+    }
+    assert.equal(sandbox.c4c.stats.csrfFetches, 3);
+    // Asking for a token is no token: a write that sends "Fetch" is refused.
+    const refused = await send('POST', ROOT + 'IndividualCustomerCollection', { token: 'Fetch', cookie: '' }, JSON.stringify({ LastName: 'X', RoleCode: 'CRM000' }));
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.get('x-csrf-token'), 'Required');
+  });
+
+  it('answers HEAD with the headers of the GET and no body', async () => {
+    const c = sandbox.c4c.createCustomer({ LastName: 'Head', RoleCode: 'CRM000' });
+    for (const path of [`IndividualCustomerCollection('${c.ObjectID}')`, 'IndividualCustomerCollection?$format=json', 'IndividualCustomerCollection/$count', 'NoSuchCollection']) {
+      const got = await get(ROOT + path);
+      const gotBody = await got.arrayBuffer();
+      const head = await fetch(sandbox.baseUrl + ROOT + path, { method: 'HEAD', headers: { Authorization: basic, Accept: 'application/json' } });
+      assert.equal(head.status, got.status, path);
+      for (const name of ['content-type', 'content-length', 'etag']) assert.equal(head.headers.get(name), got.headers.get(name), `${name} of ${path}`);
+      assert.equal(Number(head.headers.get('content-length')), gotBody.byteLength);
+      assert.equal((await head.arrayBuffer()).byteLength, 0);
+    }
+  });
+
+  it('reads an entity by a positional or a named key, and refuses other key predicates', async () => {
+    const c = sandbox.c4c.createCustomer({ LastName: 'Keyed', RoleCode: 'CRM000' });
+    for (const key of [`('${c.ObjectID}')`, `(ObjectID='${c.ObjectID}')`, `(ObjectID=%27${c.ObjectID}%27)`]) {
+      const res = await get(`${ROOT}IndividualCustomerCollection${key}?$format=json`);
+      assert.equal(res.status, 200, key);
+      assert.equal(((await res.json()) as { d: { LastName: string } }).d.LastName, 'Keyed');
+    }
+    for (const key of [`(CustomerID='${c.CustomerID}')`, '(1000400)', "('a','b')"]) {
+      const res = await get(`${ROOT}IndividualCustomerCollection${key}`);
+      assert.equal(res.status, 400, key);
+      assert.match((await errorOf(res)).message.value, /Invalid key predicate/);
+    }
+    assert.equal((await get(`${ROOT}IndividualCustomerCollection('NOPE')`)).status, 404);
+  });
+
+  it('counts a collection with /$count in plain text, after $filter', async () => {
+    sandbox.c4c.seedCustomers(7);
+    const count = async (query: string) => {
+      const res = await get(ROOT + 'IndividualCustomerCollection/$count' + query);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      return res.text();
+    };
+    assert.equal(await count(''), '7');
+    assert.equal(await count('?$filter=' + encodeURIComponent("startswith(LastName,'Customer 1') or LastName eq 'Customer 2'")), '2');
+    // $top and $skip shape the page, not the count.
+    assert.equal(await count('?$top=2&$skip=1'), '7');
+    assert.equal((await get(ROOT + 'IndividualCustomerCollection/$count?$filter=' + encodeURIComponent("tolower(LastName) eq 'x'"))).status, 400);
+  });
+
+  it('writes ETags as C4C does and checks If-Match against that form', async () => {
+    const c = sandbox.c4c.createCustomer({ LastName: 'Tagged', RoleCode: 'CRM000' });
+    const read = await get(`${ROOT}IndividualCustomerCollection('${c.ObjectID}')`);
+    const etag = read.headers.get('etag') ?? '';
+    assert.match(etag, /^W\/"datetimeoffset'\d{4}-\d\d-\d\dT\d\d%3A\d\d%3A\d\d\.\d{7}Z'"$/);
+    assert.equal(((await read.json()) as { d: { __metadata: { etag: string } } }).d.__metadata.etag, etag);
+    const list = (await (await get(`${ROOT}IndividualCustomerCollection?$format=json`)).json()) as { d: { results: Array<{ __metadata: { etag: string } }> } };
+    assert.equal(list.d.results[0].__metadata.etag, etag);
+
+    const csrf = await fetchToken();
+    const patch = (ifMatch: string) => send('PATCH', `${ROOT}IndividualCustomerCollection('${c.ObjectID}')`, csrf, JSON.stringify({ FirstName: 'Once' }), { 'If-Match': ifMatch });
+    // The same instant with its colons decoded, or without W/, is another ETag.
+    assert.equal((await patch(etag.replace(/%3A/g, ':'))).status, 412);
+    assert.equal((await patch(etag.slice(2))).status, 412);
+    const done = await patch(etag);
+    assert.equal(done.status, 204);
+    assert.notEqual(done.headers.get('etag'), etag);
+    assert.equal((await patch(etag)).status, 412, 'the old ETag is stale now');
+  });
+
+  it('runs $batch parts written relative to the service root or with an absolute path', async () => {
+    const c = sandbox.c4c.createCustomer({ LastName: 'Batched', RoleCode: 'CRM000' });
+    const csrf = await fetchToken();
+    const readPart = (target: string) => `--b\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nGET ${target} HTTP/1.1\r\nAccept: application/json\r\n\r\n\r\n`;
+    const body =
+      readPart(`IndividualCustomerCollection('${c.ObjectID}')`) +
+      readPart(`/sap/c4c/odata/v1/c4codataapi/IndividualCustomerCollection(ObjectID='${c.ObjectID}')`) +
+      readPart(`${ROOT}IndividualCustomerCollection/$count`) +
+      readPart('/sap/c4c/odata/cust/v1/zindividualcustomer/CustomerCommonCollection') +
+      '--b--\r\n';
+    const res = await send('POST', ROOT + '$batch', csrf, body, { 'Content-Type': 'multipart/mixed; boundary=b', Accept: 'multipart/mixed' });
+    assert.equal(res.status, 202);
+    const text = await res.text();
+    assert.deepEqual(
+      [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => m[1]),
+      ['200', '200', '200', '400'],
+    );
+    assert.equal((text.match(/"LastName":"Batched"/g) ?? []).length, 2);
+    assert.match(text, /\r\n\r\n1\r\n/, 'the $count part answers 1');
+    assert.match(text, /is not in the service/);
+  });
+
+  it('refuses what it does not model with a 501 in the SAP error shape, and unknown options with a 400', async () => {
+    const c = sandbox.c4c.createCustomer({ LastName: 'Plain', RoleCode: 'CRM000' });
+    const cases: Array<[string, Record<string, string>, number]> = [
+      ['IndividualCustomerCollection?$format=json&$expand=IndividualCustomerAddress', {}, 501],
+      ["IndividualCustomerCollection?$format=json&$search='Plain'", {}, 501],
+      ['$metadata', {}, 501],
+      [`IndividualCustomerCollection('${c.ObjectID}')/IndividualCustomerAddress`, {}, 501],
+      [`IndividualCustomerCollection('${c.ObjectID}')/LastName/$value`, {}, 501],
+      ['IndividualCustomerCollection', { Accept: 'application/atom+xml' }, 501],
+      ['IndividualCustomerCollection?$format=xml', {}, 501],
+      ['IndividualCustomerCollection?$format=json&$count=true', {}, 400],
+      ['IndividualCustomerCollection?$format=json&$inlinecount=some', {}, 400],
+    ];
+    for (const [path, headers, status] of cases) {
+      const res = await get(ROOT + path, headers);
+      assert.equal(res.status, status, path);
+      const error = await errorOf(res);
+      assert.equal(error.message.lang, 'en');
+      assert.ok(error.code && error.message.value, path);
+    }
+    const csrf = await fetchToken();
+    const tunnelled = await send('POST', `${ROOT}IndividualCustomerCollection('${c.ObjectID}')`, csrf, '{"FirstName":"T"}', { 'X-HTTP-Method': 'MERGE' });
+    assert.equal(tunnelled.status, 501);
+    const onCollection = await send('PATCH', `${ROOT}IndividualCustomerCollection`, csrf, '{"FirstName":"T"}');
+    assert.equal(onCollection.status, 405);
+    assert.equal(sandbox.c4c.getCustomer(String(c.ObjectID))?.FirstName, undefined, 'nothing was changed');
   });
 
   it('posts a notification with Basic auth to the consumer when a customer changes', async () => {

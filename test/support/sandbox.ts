@@ -1,7 +1,7 @@
 /**
  * The sandbox around a describe block: started once before it, closed after it, and its
- * Official Account and WeCom API stand-ins reset before each test, so no test sees the
- * tokens, messages, media or faults another one left behind.
+ * Official Account, WeCom API and C4C stand-ins reset before each test, so no test sees the
+ * tokens, messages, media, customers or faults another one left behind.
  */
 import { Sandbox, SandboxOptions, startSandbox } from '../../sandbox';
 
@@ -15,5 +15,6 @@ export function withSandbox(started: (sandbox: Sandbox) => void, options: Sandbo
   beforeEach(() => {
     sandbox?.wechat.reset();
     sandbox?.wecom.reset();
+    sandbox?.c4c.reset();
   });
 }

@@ -76,6 +76,18 @@ describe('lib/c4c client against the sandbox', () => {
     assert.equal(sandbox.c4c.customers().length, 0);
   });
 
+  it('reads, updates and deletes by a named key built from an object key', async () => {
+    const { entity } = await client.create('IndividualCustomerCollection', { LastName: 'Named', RoleCode: 'CRM000' });
+    const key = { ObjectID: String(entity?.ObjectID) };
+    const read = await client.read('IndividualCustomerCollection', key, { select: 'ObjectID,LastName' });
+    assert.deepEqual(read.entity, { ObjectID: key.ObjectID, LastName: 'Named' });
+    const updated = await client.update('IndividualCustomerCollection', key, { FirstName: 'By key' }, { etag: read.etag });
+    assert.equal(updated.status, 204);
+    assert.equal(sandbox.c4c.getCustomer(key.ObjectID)?.FirstName, 'By key');
+    await client.remove('IndividualCustomerCollection', key, { etag: updated.etag });
+    assert.equal(sandbox.c4c.customers().length, 0);
+  });
+
   it('normalises SAP error bodies for bad writes and does not retry them', async () => {
     sandbox.c4c.injectFault(503, 1, 'POST');
     await assert.rejects(client.create('IndividualCustomerCollection', { LastName: 'warm', RoleCode: 'CRM000' }), (err: C4CError) => err.status === 503);
@@ -125,6 +137,22 @@ describe('lib/c4c client against the sandbox', () => {
     assert.equal(names.length, 5);
     // The last five of 25 names sorted descending as strings.
     assert.deepEqual(names, ['Customer 12', 'Customer 11', 'Customer 10', 'Customer 1', 'Customer 0']);
+  });
+
+  it('follows __next links that name the tenant by another host, on the configured host', async () => {
+    sandbox.c4c.seedCustomers(25);
+    const configured = sandbox.c4c.tenantUrl;
+    // The tenant knows itself as localhost; the client is configured with 127.0.0.1.
+    sandbox.c4c.tenantUrl = configured.replace('//127.0.0.1:', '//localhost:');
+    try {
+      const first = await client.query('IndividualCustomerCollection');
+      assert.match(first.next ?? '', /^http:\/\/localhost:\d+\/c4c\//);
+      const all = await client.query('IndividualCustomerCollection', { allPages: true });
+      assert.equal(all.results.length, 25);
+      assert.equal(all.pages, 3);
+    } finally {
+      sandbox.c4c.tenantUrl = configured;
+    }
   });
 
   it('reads through a custom service and a notification endpoint', async () => {
@@ -337,6 +365,90 @@ describe('lib/c4c client against the sandbox', () => {
       } finally {
         c.close();
       }
+    });
+
+    describe('paging behind an alias', () => {
+      let decoy: Server;
+      let decoyPort = 0;
+      let decoyHits = 0;
+      before(async () => {
+        decoy = createServer((_req, res) => {
+          decoyHits++;
+          res.end('{"d":{"results":[]}}');
+        });
+        await new Promise<void>((r) => decoy.listen(0, '127.0.0.1', r));
+        decoyPort = (decoy.address() as AddressInfo).port;
+      });
+      after(async () => {
+        decoy.closeAllConnections();
+        await new Promise<void>((r) => decoy.close(() => r()));
+      });
+      beforeEach(() => {
+        decoyHits = 0;
+      });
+
+      /** Two pages; the first names `nextBase` for the second. */
+      const twoPages = (nextBase: string): Handler => (req, res) => {
+        if (req.url?.includes('$skiptoken=1')) return reply(res, 200, '{"d":{"results":[{"ObjectID":"B"}]}}');
+        reply(res, 200, JSON.stringify({ d: { results: [{ ObjectID: 'A' }], __next: `${nextBase}IndividualCustomerCollection?$format=json&$skiptoken=1` } }));
+      };
+      const port = () => new URL(base).port;
+      const ids = (res: { results: Array<{ ObjectID?: unknown }> }) => res.results.map((e) => e.ObjectID);
+
+      it('takes the path and query of a __next on another host, and sends nothing there', async () => {
+        for (const host of [`localhost:${port()}`, `localhost:${decoyPort}`]) {
+          seen.length = 0;
+          handler = twoPages(`http://${host}${STANDARD_SERVICE_PATH}`);
+          const c = scripted();
+          try {
+            const res = await c.query('IndividualCustomerCollection', { allPages: true });
+            assert.deepEqual(ids(res), ['A', 'B'], host);
+          } finally {
+            c.close();
+          }
+          assert.deepEqual(
+            seen.map((r) => r.headers.host),
+            [`127.0.0.1:${port()}`, `127.0.0.1:${port()}`],
+            `every page of ${host} is asked on the configured host`,
+          );
+          assert.equal(seen[1].url, `${STANDARD_SERVICE_PATH}IndividualCustomerCollection?$format=json&$skiptoken=1`);
+        }
+        assert.equal(decoyHits, 0, 'no request reached the host the link named');
+      });
+
+      it("maps a __next onto a proxy's path prefix when the link names the tenant's own service path", async () => {
+        // The tenant behind the proxy names itself without the proxy's prefix.
+        handler = twoPages(`http://localhost:${decoyPort}${STANDARD_SERVICE_PATH}`);
+        const c = scripted({ baseUrl: `${base}/proxy/tenant` });
+        try {
+          assert.deepEqual(ids(await c.query('IndividualCustomerCollection', { allPages: true })), ['A', 'B']);
+        } finally {
+          c.close();
+        }
+        assert.equal(seen[1].url, `/proxy/tenant${STANDARD_SERVICE_PATH}IndividualCustomerCollection?$format=json&$skiptoken=1`);
+        assert.equal(decoyHits, 0);
+      });
+
+      it('refuses a __next outside the service with a typed error, and sends nothing for it', async () => {
+        for (const nextBase of [`http://localhost:${decoyPort}/sap/c4c/odata/v1/other/`, `${base}/sap/c4c/odata/cust/v1/zindividualcustomer/`]) {
+          seen.length = 0;
+          handler = twoPages(nextBase);
+          const c = scripted();
+          try {
+            await assert.rejects(c.query('IndividualCustomerCollection', { allPages: true }), (err: C4CError) => {
+              assert.ok(err instanceof C4CError);
+              assert.equal(err.kind, 'protocol');
+              assert.equal(err.code, 'NEXT_OUTSIDE_SERVICE');
+              assert.match(err.message, /refusing to follow __next to .*: its path is outside the service \/sap\/c4c\/odata\/v1\/c4codataapi\//);
+              return true;
+            });
+          } finally {
+            c.close();
+          }
+          assert.equal(seen.length, 1, `only the first page was asked (${nextBase})`);
+        }
+        assert.equal(decoyHits, 0);
+      });
     });
 
     it('keeps connections alive: sequential calls share one socket', async () => {
