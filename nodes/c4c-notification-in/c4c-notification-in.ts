@@ -1,28 +1,9 @@
 /**
- * c4c-notification-in: the endpoint a C4C event-notification consumer points at. It
- * owns a POST route on RED.httpNode, checks Basic auth (unless "none" was chosen
- * explicitly), answers 202 so C4C never waits on the flow, drops repeats within a
- * window, and emits one normalised message per change, optionally with the changed
- * entity read through a c4c-system.
- *
- * With a store selected, a notification is committed to a durable queue in it before
- * the 202 and emitted from there: an instance killed before its flow got it leaves it
- * to another instance (or to itself, restarted). Without one, it is at-most-once.
+ * c4c-notification-in: registration. The node owns the route a C4C event-notification
+ * consumer posts to; what it does with each notification is in ./notification-route.
  */
-import { timingSafeEqual, createHash, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { BodyError, readJsonBody, sendJson } from '../../lib/http/body';
-import { C4CError, C4CNotification, DedupeWindow, MAX_NOTIFICATION_DEPTH, NotificationError, parseNotification } from '../../lib/c4c';
-import { QueueWorker, Store } from '../../lib/store';
-import { mountRoute, routePath, RouteError } from '../shared/owned-route';
-import { WarningThrottle } from '../shared/warning-throttle';
-import type { C4CSystemNode } from '../c4c-system/c4c-system';
-import type { WeChatSapStoreNode } from '../wechat-sap-store/wechat-sap-store';
-import { numericSetting } from '../shared/numeric-setting';
-import { configNode } from '../shared/config-node';
-import { errorText } from '../shared/errors';
-import { NodeStatus } from '../shared/status';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { startNotificationRoute } from './notification-route';
 
 export interface C4CNotificationInDef extends NodeDef {
   url: string;
@@ -39,185 +20,16 @@ export interface C4CNotificationInCredentials {
   password?: string;
 }
 
-type NotificationNode = Node<C4CNotificationInCredentials>;
-
-interface DurableQueue {
-  store: Store;
-  name: string;
-  worker: QueueWorker;
-}
-
-const BODY_LIMIT = 1024 * 1024;
-
-/** The scheme is case-insensitive (RFC 9110); the credentials are compared in constant time. */
-function basicMatches(header: string | undefined, user: string, password: string): boolean {
-  if (!header || !user) return false;
-  const match = /^basic[ \t]+(\S+)[ \t]*$/i.exec(header);
-  if (!match) return false;
-  const given = createHash('sha256').update(Buffer.from(match[1], 'base64')).digest();
-  const expected = createHash('sha256').update(`${user}:${password}`, 'utf8').digest();
-  return timingSafeEqual(expected, given);
-}
-
-/** The part of a notification that is emitted, and kept in the store until then. */
-type NotificationPayload = Omit<C4CNotification, 'dedupeKey'>;
+export type NotificationNode = Node<C4CNotificationInCredentials>;
 
 export default function register(RED: NodeAPI): void {
   function C4CNotificationIn(this: NotificationNode, config: C4CNotificationInDef) {
     RED.nodes.createNode(this, config);
-    // Inner callbacks need the node; the constructor is a plain function, so alias it.
-    const node = this;
-    const requireAuth = config.auth !== 'none';
-    const user = node.credentials?.user ?? '';
-    const password = node.credentials?.password ?? '';
-    const dedupeSeconds = numericSetting(config.dedupeSeconds, 300);
-    const dedupe = new DedupeWindow(dedupeSeconds * 1000);
-    const status = new NodeStatus(node);
-    const system = config.readEntity ? configNode<C4CSystemNode>(RED, config.system, 'c4c-system') : null;
-    const storeNode = configNode<WeChatSapStoreNode>(RED, config.store, 'wechat-sap-store');
-    let unmount: (() => void) | null = null;
-    let queue: DurableQueue | null = null;
-    // A selected store that did not open: accepting without it would quietly drop the guarantee.
-    const storeMissing = !!config.store && !storeNode?.store;
-    if (storeMissing) node.error(RED._('c4c-notification-in.errors.noStore'));
-
-    if (requireAuth && !user) node.warn(RED._('c4c-notification-in.warn.noCredentials'));
-    if (!requireAuth) node.warn(RED._('c4c-notification-in.warn.noAuth'));
-    if (config.readEntity && !system?.client) node.warn(RED._('c4c-notification-in.warn.noSystem'));
-
-    const warnings = new WarningThrottle((text) => node.warn(text));
-
-    function reject(res: ServerResponse, code: number, reason: string, req: IncomingMessage): void {
-      // The reason names what was wrong, never what was sent as credentials.
-      const from = req.socket.remoteAddress ?? '?';
-      warnings.report(`${code} ${reason}`, (more) =>
-        RED._('c4c-notification-in.warn.rejected', { status: code, reason, from }) + (more ? RED._('c4c-notification-in.warn.more', { count: more }) : ''),
-      );
-      status.error(`${code}`);
-      if (code === 401) res.setHeader('WWW-Authenticate', 'Basic realm="c4c-notification"');
-      sendJson(res, code, { error: reason });
-    }
-
-    async function emit(payload: NotificationPayload): Promise<void> {
-      const msg: NodeMessage & Record<string, unknown> = {
-        _msgid: RED.util.generateId(),
-        topic: `${payload.businessObject}/${payload.event}`,
-        payload,
-      };
-      const client = system?.client;
-      if (client) {
-        // Without an endpoint there is nothing to read: msg.entity stays null.
-        msg.entity = null;
-        try {
-          if (payload.odataEndpoint) {
-            const res = await client.readUrl(payload.odataEndpoint, system.callAuth(msg));
-            msg.entity = res.entity;
-            if (res.etag) msg.etag = res.etag;
-          }
-        } catch (err) {
-          const e = err instanceof C4CError ? err : new C4CError('network', 0, 'READ', (err as Error).message);
-          status.warning('c4c-notification-in.status.readFailed');
-          node.error(e, Object.assign(msg, { c4cError: e.toJSON() }));
-          return;
-        }
-      }
-      status.ok(msg.topic as string);
-      node.send(msg);
-    }
-
-    async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-      if (requireAuth && !basicMatches(req.headers.authorization, user, password)) {
-        req.resume();
-        return reject(res, 401, req.headers.authorization ? 'wrong credentials' : 'authentication required', req);
-      }
-      if (storeMissing) {
-        req.resume();
-        return reject(res, 503, 'the selected store is not available; try again', req);
-      }
-      let notification: C4CNotification;
-      try {
-        const body = await readJsonBody(req, BODY_LIMIT, MAX_NOTIFICATION_DEPTH);
-        notification = parseNotification(body.value, body.key);
-      } catch (err) {
-        if (err instanceof BodyError) return reject(res, err.status, errorText(RED, 'c4c-notification-in', err), req);
-        if (err instanceof NotificationError) return reject(res, 400, err.message, req);
-        throw err;
-      }
-      const { dedupeKey, ...payload } = notification;
-      if (queue) return accept(res, req, dedupeKey, payload, queue);
-      // Acknowledge first: C4C must not wait for the entity read or the flow.
-      res.statusCode = 202;
-      res.end();
-      if (!dedupe.firstSeen(dedupeKey)) return duplicate();
-      await emit(payload);
-    }
-
-    /** Commits the notification to the store, then acknowledges; the queue's worker emits it. */
-    async function accept(res: ServerResponse, req: IncomingMessage, dedupeKey: string, payload: NotificationPayload, durable: DurableQueue) {
-      let fresh: boolean;
-      try {
-        // With no de-duplication window every notification is new, so it gets an id of its own.
-        const id = dedupeSeconds > 0 ? dedupeKey : randomUUID();
-        fresh = await durable.store.enqueue(durable.name, id, JSON.stringify(payload), dedupeSeconds);
-      } catch (err) {
-        // Not accepted: C4C is told to try again rather than told it arrived.
-        node.error(RED._('c4c-notification-in.errors.storeFailed', { reason: (err as Error).message }));
-        return reject(res, 503, 'the notification could not be stored; try again', req);
-      }
-      res.statusCode = 202;
-      res.end();
-      if (fresh) durable.worker.kick();
-      else duplicate();
-    }
-
-    function duplicate(): void {
-      status.warning('c4c-notification-in.status.duplicate');
-    }
-
-    try {
-      const path = routePath(config.url);
-      unmount = mountRoute(RED, path, {
-        post: (req, res) => {
-          handle(req, res).catch((err: Error) => {
-            node.error(RED._('c4c-notification-in.errors.internal', { reason: err.message }));
-            if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-          });
-        },
-      });
-      if (storeNode?.store) queue = durableQueue(storeNode.store, path);
-      status.idle(requireAuth ? 'c4c-notification-in.status.listening' : 'c4c-notification-in.status.noAuth');
-    } catch (err) {
-      if (!(err instanceof RouteError)) throw err;
-      node.error(RED._('c4c-notification-in.errors.route', { reason: err.message }));
-      status.error('c4c-notification-in.status.noRoute');
-    }
-
-    /** One queue per route: every instance running this flow shares it through the store. */
-    function durableQueue(store: Store, path: string): DurableQueue {
-      const name = `c4c-notification-in:${path}`;
-      const worker = new QueueWorker(
-        store,
-        name,
-        async (item) => {
-          const payload = JSON.parse(item.payload) as NotificationPayload;
-          await emit(payload);
-        },
-        { onError: (err) => node.warn(RED._('c4c-notification-in.warn.storeFailed', { reason: err.message })) },
-      );
-      return { store, name, worker };
-    }
-
-    node.on('close', (done: () => void) => {
-      unmount?.();
-      unmount = null;
-      const stopping = queue?.worker.stop();
-      queue = null;
-      status.stop();
-      void Promise.resolve(stopping).then(() => done());
-    });
+    startNotificationRoute(RED, this, config);
   }
 
   RED.nodes.registerType<NotificationNode, C4CNotificationInDef, object, C4CNotificationInCredentials>('c4c-notification-in', C4CNotificationIn, {
     credentials: { user: { type: 'text' }, password: { type: 'password' } },
   });
 }
+

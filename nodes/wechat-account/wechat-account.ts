@@ -5,10 +5,9 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { AccountKind, CallbackAccount } from '../../lib/wechat/callback';
-import type { WeChatSapStoreNode } from '../wechat-sap-store/wechat-sap-store';
 import { Store, closeThen, createStore, embeddedStoreConfig } from '../../lib/store';
 import { DeliveryRegistry } from '../../lib/wechat/deliveries';
-import { configNode } from '../shared/config-node';
+import { storeSelection } from '../shared/store-selection';
 import { userDir } from '../shared/settings';
 import { TokenMode, WeChatApiClient } from '../../lib/wechat/api-client';
 
@@ -94,8 +93,8 @@ export default function register(RED: NodeAPI): void {
     this.deliveries = new DeliveryRegistry();
     const clients = new Map<Store, WeChatApiClient>();
     let embedded: Store | null = null;
-    const storeNode = configNode<WeChatSapStoreNode>(RED, config.store, 'wechat-sap-store');
-    this.selectedStore = () => storeNode?.store ?? null;
+    const selection = storeSelection(RED, config.store, '');
+    this.selectedStore = () => (selection.kind === 'store' ? selection.store : null);
     this.api = (store?: Store) => {
       store ??= this.selectedStore() ?? undefined;
       if (!store) {

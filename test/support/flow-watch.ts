@@ -20,14 +20,14 @@ export interface ShippedFlowRun {
  * the demo environment at it and load flows/<file> with `nodes` (the core nodes it uses
  * come with it), then stop all of it again.
  */
-export function runShippedFlow(file: string, nodes: RegisterFn[]): ShippedFlowRun {
+export function runShippedFlow(file: string, nodes: RegisterFn[], dir = 'flows'): ShippedFlowRun {
   const harness = new NodeRedHarness();
   let sandbox: Sandbox | undefined;
   let restoreEnv = () => {};
   before(async () => {
     sandbox = await startSandbox({ port: 0 });
     restoreEnv = useDemoEnvironment(sandbox.baseUrl);
-    await loadShippedFlow(harness, nodes, readShippedFlow(file));
+    await loadShippedFlow(harness, nodes, readShippedFlow(file, dir));
   });
   after(async () => {
     await harness.stop();

@@ -21,8 +21,9 @@ const CORE_NODES: Record<string, string> = {
   link: 'common/60-link.js',
 };
 
-export function readShippedFlow(file: string): FlowNode[] {
-  return JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'flows', file), 'utf8')) as FlowNode[];
+/** A flow file from `dir` (relative to the package root): flows/ as shipped, or a saved fixture. */
+export function readShippedFlow(file: string, dir = 'flows'): FlowNode[] {
+  return JSON.parse(readFileSync(join(__dirname, '..', '..', '..', dir, file), 'utf8')) as FlowNode[];
 }
 
 /** Sets the demo environment for `sandboxBaseUrl`; returns a function restoring the previous one. */
