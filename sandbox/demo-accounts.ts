@@ -20,10 +20,16 @@ export const DEMO_WECOM_APP = {
   encodingAESKey: 'AUu89XkdjYsp1qxSvyPMXHFqkh8Bhl5RzFz5YvQom3b',
 };
 
-/** The C4C tenant stand-in: its business user, the event-notification consumer's login, OAuth values. */
+/**
+ * The C4C tenant stand-in: its business user (and the name C4C records for it in CreatedBy
+ * and ChangedBy), the person whose edits the sandbox plays, the event-notification
+ * consumer's login, OAuth values.
+ */
 export const DEMO_C4C = {
   user: 'SANDBOX_C4C_USER',
   password: 'sandbox-c4c-password-0003',
+  userName: 'WeChat Integration',
+  salesRepName: 'Sandbox Sales Rep',
   notifyUser: 'c4c-notify',
   notifyPassword: 'sandbox-notify-password-0004',
   oauthClientId: 'SANDBOX_OAUTH_CLIENT',
@@ -47,6 +53,7 @@ export function demoEnvironment(sandboxBaseUrl: string): Record<string, string> 
     C4C_BASE_URL: `${sandboxBaseUrl}/c4c`,
     C4C_USER: DEMO_C4C.user,
     C4C_PASSWORD: DEMO_C4C.password,
+    C4C_FLOWS_CHANGED_BY: DEMO_C4C.userName,
     C4C_NOTIFY_USER: DEMO_C4C.notifyUser,
     C4C_NOTIFY_PASSWORD: DEMO_C4C.notifyPassword,
   };
