@@ -36,6 +36,9 @@ export const DEMO_C4C = {
   samlAssertion: 'PHNhbWw6QXNzZXJ0aW9uPnNhbmRib3g8L3NhbWw6QXNzZXJ0aW9uPg==',
 };
 
+/** The OpenID the demo's printed commands follow the account with, so each of them names the same follower. */
+export const DEMO_FOLLOWER_OPENID = 'oSandboxDemoFollower00000001';
+
 /** Environment variables the shipped flows read, pointing every account at the sandbox. */
 export function demoEnvironment(sandboxBaseUrl: string): Record<string, string> {
   return {
