@@ -7,14 +7,15 @@
  * weak ETags in C4C's form and 412, CSRF tokens (fetched with GET or HEAD, "fetch" in
  * any case) tied to cookies whose names rotate, Basic auth and OAuth SAML bearer, $batch
  * with change sets and sub-requests relative to the service or absolute, SAP-style
- * error bodies, and event notifications POSTed to a consumer with Basic auth.
+ * error bodies, CreatedBy / ChangedBy naming who wrote an entity last, and event
+ * notifications POSTed to a consumer with Basic auth.
  *
  * What a tenant serves but the stand-in does not model ($expand, $search, $metadata,
  * navigation and property paths, Atom answers) is refused with a 501 in the SAP error
  * shape, never answered as if it had worked. Error bodies are always JSON.
  *
- * Tests and the demo drive it through the methods below (change a customer, inject
- * faults, read counters) or through /c4c/_sandbox/… over HTTP.
+ * Tests and the demo drive it through the methods below (change a customer as a person
+ * in C4C's UI would, inject faults, read counters) or through /c4c/_sandbox/… over HTTP.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -83,10 +84,18 @@ export interface C4CStandInOptions {
   pageSize?: number;
   user?: string;
   password?: string;
+  /** The name C4C records for `user` in CreatedBy and ChangedBy. */
+  userName?: string;
   consumer?: C4CConsumer | null;
   /** SAML assertions the token endpoint accepts; OAuth client id. */
   samlAssertions?: string[];
   oauthClientId?: string;
+}
+
+/** Who writes, and whether C4C tells its consumer. */
+interface Write {
+  author: string;
+  notify: boolean;
 }
 
 interface Fault {
@@ -170,6 +179,7 @@ export class C4CStandIn implements StandIn {
   pageSize: number;
   user: string;
   password: string;
+  userName: string;
   consumer: C4CConsumer | null;
   readonly deliveries: NotificationDelivery[] = [];
   /** Counters for tests and benchmarks. */
@@ -191,6 +201,7 @@ export class C4CStandIn implements StandIn {
     this.pageSize = options.pageSize ?? 1000;
     this.user = options.user ?? DEMO_C4C.user;
     this.password = options.password ?? DEMO_C4C.password;
+    this.userName = options.userName ?? DEMO_C4C.userName;
     this.consumer = options.consumer ?? null;
     this.samlAssertions = new Set(options.samlAssertions ?? [DEMO_C4C.samlAssertion]);
     this.oauthClientId = options.oauthClientId ?? DEMO_C4C.oauthClientId;
@@ -226,13 +237,14 @@ export class C4CStandIn implements StandIn {
     for (const k of Object.keys(this.stats) as Array<keyof C4CStandIn['stats']>) this.stats[k] = 0;
   }
 
+  /** Creates a customer as a person in C4C's UI would. */
   createCustomer(fields: Record_, set = 'IndividualCustomerCollection', notify = true): Record_ {
-    return this.insert(set, fields, notify);
+    return this.insert(set, fields, { author: DEMO_C4C.salesRepName, notify });
   }
 
-  /** Changes a customer as a C4C user would, and notifies the consumer. */
+  /** Changes a customer as a person in C4C's UI would, and notifies the consumer. */
   changeCustomer(objectId: string, changes: Record_, set = 'IndividualCustomerCollection'): Record_ {
-    return this.modify(set, objectId, changes, true);
+    return this.modify(set, objectId, changes, { author: DEMO_C4C.salesRepName, notify: true });
   }
 
   getCustomer(objectId: string, set = 'IndividualCustomerCollection'): Record_ | undefined {
@@ -246,7 +258,8 @@ export class C4CStandIn implements StandIn {
 
   /** Adds `n` customers quickly (benchmarks), without notifications. */
   seedCustomers(n: number): void {
-    for (let i = 0; i < n; i++) this.insert('IndividualCustomerCollection', { FirstName: `Seed${i}`, LastName: `Customer ${i}`, RoleCode: 'CRM000' }, false);
+    const write = { author: DEMO_C4C.salesRepName, notify: false };
+    for (let i = 0; i < n; i++) this.insert('IndividualCustomerCollection', { FirstName: `Seed${i}`, LastName: `Customer ${i}`, RoleCode: 'CRM000' }, write);
   }
 
   /** Resolves when every notification sent so far has been delivered (or failed). */
@@ -416,7 +429,7 @@ export class C4CStandIn implements StandIn {
   private createReply(base: string, set: string, request: ODataRequest): ODataReply {
     const payload = request.headers['odata-no-response-payload'] !== 'true';
     if (payload) checkJsonAnswer(request);
-    const created = this.insert(set, parseJson(request.body), true);
+    const created = this.insert(set, parseJson(request.body), this.apiWrite());
     const entity = this.present(base, set, created);
     const out = payload ? json(201, { d: entity }) : { status: 201, headers: {}, body: '' };
     out.headers.Location = String((entity.__metadata as Record_).uri);
@@ -436,7 +449,7 @@ export class C4CStandIn implements StandIn {
       this.remove(set, id);
       return { status: 204, headers: {}, body: '' };
     }
-    const updated = this.modify(set, id, parseJson(request.body), true, method === 'PUT');
+    const updated = this.modify(set, id, parseJson(request.body), this.apiWrite(), method === 'PUT');
     return { status: 204, headers: { etag: etagOf(updated) }, body: '' };
   }
 
@@ -522,7 +535,12 @@ export class C4CStandIn implements StandIn {
     return this.clock;
   }
 
-  private insert(set: string, fields: Record_, notify: boolean): Record_ {
+  /** A write through OData: every one is made as the stand-in's single API user, and notified. */
+  private apiWrite(): Write {
+    return { author: this.userName, notify: true };
+  }
+
+  private insert(set: string, fields: Record_, write: Write): Record_ {
     const def = SETS[set];
     if (!def) throw new ODataFailure(405, 'METHOD', `entities cannot be created in ${set}`);
     const record: Record_ = {};
@@ -540,14 +558,16 @@ export class C4CStandIn implements StandIn {
       LifeCycleStatusCode: '2',
       ...record,
       CreationOn: now,
+      CreatedBy: write.author,
       EntityLastChangedOn: now,
+      ChangedBy: write.author,
     };
     this.data[set].set(id, entity);
-    if (notify) this.notify(set, entity, 'Create');
+    if (write.notify) this.notify(set, entity, 'Create');
     return { ...entity };
   }
 
-  private modify(set: string, id: string, changes: Record_, notify: boolean, replace = false): Record_ {
+  private modify(set: string, id: string, changes: Record_, write: Write, replace = false): Record_ {
     let target = set;
     let key = id;
     if (set === 'CustomerCommonCollection') {
@@ -561,7 +581,9 @@ export class C4CStandIn implements StandIn {
     const current = this.data[target].get(key);
     if (!current) throw new ODataFailure(404, 'SY/530', `Resource not found for segment '${set}('${id}')'`);
     const def = SETS[target];
-    const next: Record_ = replace ? { ObjectID: current.ObjectID, CustomerID: current.CustomerID, CreationOn: current.CreationOn } : { ...current };
+    const next: Record_ = replace
+      ? { ObjectID: current.ObjectID, CustomerID: current.CustomerID, CreationOn: current.CreationOn, CreatedBy: current.CreatedBy }
+      : { ...current };
     for (const [k, v] of Object.entries(changes)) {
       // Keys, ETag and *Text values in a PATCH are ignored, like C4C.
       if (k === 'ObjectID' || k === 'ParentObjectID' || k === 'ETag' || k === '__metadata' || k.endsWith('Text')) continue;
@@ -569,9 +591,11 @@ export class C4CStandIn implements StandIn {
       next[k] = v;
     }
     if (next.LifeCycleStatusCode === undefined) next.LifeCycleStatusCode = '2';
+    // C4C stamps the customer's root at every save, whichever of its nodes was written.
     next.EntityLastChangedOn = this.tick();
+    next.ChangedBy = write.author;
     this.data[target].set(key, next);
-    if (notify) this.notify(target, next, 'Update');
+    if (write.notify) this.notify(target, next, 'Update');
     return { ...next };
   }
 

@@ -1,13 +1,20 @@
 /**
- * npm run sandbox -- <command>: plays WeChat / WeCom towards a webhook from the shell.
+ * npm run sandbox -- <command>: plays WeChat / WeCom towards a webhook from the shell,
+ * and a person in C4C towards the sandbox's C4C stand-in.
  *
- *   send    builds, signs and encrypts a message, posts it and prints the checked reply
- *   verify  performs the URL verification GET
+ *   send       builds, signs and encrypts a message, posts it and prints the checked reply
+ *   verify     performs the URL verification GET
+ *   customers  lists the C4C stand-in's customers
+ *   change     changes one of them, which C4C notifies to its consumer
  *
- * Defaults are the sandbox demo accounts, so against `npm start` no option is needed
- * beyond what to send.
+ * Defaults are the sandbox demo accounts and npm start's default addresses, so against
+ * `npm start` no option is needed beyond what to send. Exit codes: 0 done, 1 the command
+ * ran but failed (an endpoint refused, the sandbox could not be reached), 2 a usage error.
  */
 import { parseArgs } from 'node:util';
+import { summariseBody } from './body-summary';
+import { DEMO_FOLLOWER_OPENID } from './demo-accounts';
+import { DEFAULT_NODE_RED_URL, DEFAULT_SANDBOX_URL, sandboxArgument } from './demo-addresses';
 import {
   DeliveryResult,
   MessageSpec,
@@ -29,8 +36,8 @@ type Kind = 'official' | 'wecom';
 type Print = (line: string) => void;
 
 const DEFAULT_URLS: Record<Kind, string> = {
-  official: 'http://127.0.0.1:1880/wechat/official',
-  wecom: 'http://127.0.0.1:1880/wechat/wecom',
+  official: `${DEFAULT_NODE_RED_URL}/wechat/official`,
+  wecom: `${DEFAULT_NODE_RED_URL}/wechat/wecom`,
 };
 
 const USAGE = `Usage: npm run sandbox -- <command> [options]
@@ -38,6 +45,7 @@ const USAGE = `Usage: npm run sandbox -- <command> [options]
 Commands:
   send      send a message or event to a webhook and print the reply
   verify    perform the URL verification (GET) WeChat does when the URL is saved
+  customers, change   the C4C stand-in, below
 
 Options:
   --account official|wecom   which demo account plays the sender (default official)
@@ -61,17 +69,20 @@ Options:
   --json                     print the full result as JSON
   -h, --help                 this text
 
-C4C stand-in (the demo's sandbox, default http://127.0.0.1:1890; --sandbox <url> for another):
-  customers                  list the individual customers
-  change <ObjectID> --set Field=Value [--set …]
-                             change a customer; C4C then notifies its consumer (the customer-changed flow)
+C4C stand-in (in the sandbox npm start runs):
+  customers                  list the individual customers and their WeChat follower (WechatID, WechatStatus)
+  change <customer> --set Field=Value [--set …]
+                             change a customer (its ObjectID, CustomerID or WechatID) as a person in C4C
+                             would; C4C then notifies its consumer (the customer-changed flow)
+  --sandbox <url>            where the sandbox is (default ${DEFAULT_SANDBOX_URL}; npm start prints its own)
 
 Examples:
   npm run sandbox -- send --text "opening hours"
   npm run sandbox -- send --account wecom --event enter_agent
   npm run sandbox -- send --mode compatible --event subscribe --scene store_42
   npm run sandbox -- verify --account wecom
-  npm run sandbox -- change 00163E0000000001 --set FirstName=Anna`;
+  npm run sandbox -- send --url ${DEFAULT_NODE_RED_URL}/wechat/follow --event subscribe --from ${DEMO_FOLLOWER_OPENID}
+  npm run sandbox -- change ${DEMO_FOLLOWER_OPENID} --set FirstName=Anna`;
 
 const OPTIONS = {
   account: { type: 'string' },
@@ -101,36 +112,80 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
+/** The command line asks for something the CLI does not do: the message, then the usage text; exit 2. */
 class UsageError extends Error {}
 
-/** Runs the command; returns the process exit code (0 when the endpoint behaved). */
-export async function main(argv: string[], print: Print = console.log): Promise<number> {
+/** The command ran and could not do its work: one line saying what failed; exit 1. */
+class CommandFailure extends Error {}
+
+/** How many words each command takes after its name. */
+const ARGUMENTS: Record<string, number> = { send: 0, verify: 0, customers: 0, change: 1 };
+
+/**
+ * Runs the command; returns the process exit code. Results go to `print`, failures and
+ * usage errors to `report`.
+ */
+export async function main(argv: string[], print: Print = console.log, report: Print = console.error): Promise<number> {
   let values: Values;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }));
   } catch (err) {
-    print(`${(err as Error).message}\n\n${USAGE}`);
+    report(`${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const command = positionals[0];
-  if (values.help || !command) {
+  if (values.help) {
     print(USAGE);
-    return values.help ? 0 : 2;
+    return 0;
   }
   try {
-    if (command === 'send') return await send(values, print);
-    if (command === 'verify') return await verify(values, print);
-    if (command === 'customers') return await listCustomers(values, print);
-    if (command === 'change') return await changeCustomer(values, positionals[1], print);
-    throw new UsageError(`unknown command "${command}"`);
+    return await run(values, positionals, print);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof TypeError) {
-      print(`${err.message}\n\n${USAGE}`);
+    if (err instanceof UsageError) {
+      report(`${err.message}\n\n${USAGE}`);
       return 2;
+    }
+    if (err instanceof CommandFailure) {
+      report(err.message);
+      return 1;
     }
     throw err;
   }
+}
+
+async function run(values: Values, positionals: string[], print: Print): Promise<number> {
+  const [command, ...rest] = positionals;
+  if (!command) throw new UsageError('which command?');
+  const takes = ARGUMENTS[command];
+  if (takes === undefined) throw new UsageError(`unknown command "${command}"`);
+  // A stray word is usually an unquoted value with a space in it.
+  if (rest.length > takes) throw new UsageError(`unexpected argument "${rest[takes]}" (quote a value that has spaces)`);
+  if (command === 'send') return send(values, print);
+  if (command === 'verify') return verify(values, print);
+  if (command === 'customers') return listCustomers(values, print);
+  return changeCustomer(values, rest[0], print);
+}
+
+/** The simulator refuses what it cannot build with a TypeError: from the command line, that is a usage error. */
+function asUsage<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    if (err instanceof TypeError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** `value` as an http(s) URL without a trailing slash, or a usage error naming `option` with an `example`. */
+function httpUrl(value: string, option: string, example: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${option} must be a URL such as ${example}, not "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${option} must be an http or https URL, not "${value}"`);
+  return value.replace(/\/+$/, '');
 }
 
 function kindOf(values: Values): Kind {
@@ -143,16 +198,19 @@ function simulatorFor(values: Values, kind: Kind): WeChatClientSimulator {
   const mode = values.mode;
   if (mode !== undefined && !['plain', 'compatible', 'safe'].includes(mode)) throw new UsageError('--mode must be plain, compatible or safe');
   if (mode !== undefined && kind === 'wecom') throw new UsageError('--mode applies to Official Accounts; WeCom is always encrypted');
-  return WeChatClientSimulator.demo(kind, {
-    ...(mode ? { mode: mode as OfficialMode } : {}),
-    ...(values.token ? { token: values.token } : {}),
-    ...(values['aes-key'] ? { encodingAESKey: values['aes-key'] } : {}),
-    ...(values.appid ? { appId: values.appid } : {}),
-    ...(values['original-id'] ? { originalId: values['original-id'] } : {}),
-    ...(values['agent-id'] ? { agentId: values['agent-id'] } : {}),
-    ...(values.from ? { user: values.from } : {}),
-    ...(values.timeout ? { timeoutMs: positiveInteger(values.timeout, '--timeout') } : {}),
-  });
+  const timeoutMs = values.timeout ? positiveInteger(values.timeout, '--timeout') : undefined;
+  return asUsage(() =>
+    WeChatClientSimulator.demo(kind, {
+      ...(mode ? { mode: mode as OfficialMode } : {}),
+      ...(values.token ? { token: values.token } : {}),
+      ...(values['aes-key'] ? { encodingAESKey: values['aes-key'] } : {}),
+      ...(values.appid ? { appId: values.appid } : {}),
+      ...(values['original-id'] ? { originalId: values['original-id'] } : {}),
+      ...(values['agent-id'] ? { agentId: values['agent-id'] } : {}),
+      ...(values.from ? { user: values.from } : {}),
+      ...(timeoutMs ? { timeoutMs } : {}),
+    }),
+  );
 }
 
 function specFrom(values: Values, kind: Kind): MessageSpec {
@@ -179,7 +237,9 @@ function specFrom(values: Values, kind: Kind): MessageSpec {
 async function send(values: Values, print: Print): Promise<number> {
   const kind = kindOf(values);
   const sim = simulatorFor(values, kind);
-  const delivery = sim.prepare(values.url ?? DEFAULT_URLS[kind], specFrom(values, kind));
+  const url = httpUrl(values.url ?? DEFAULT_URLS[kind], '--url', DEFAULT_URLS[kind]);
+  const spec = specFrom(values, kind);
+  const delivery = asUsage(() => sim.prepare(url, spec));
   print(`→ POST ${delivery.url.split('?')[0]}  (${kind}, ${delivery.mode === 'wecom' ? 'encrypted' : `${delivery.mode} mode`})`);
   print(`  ${describeMessage(delivery)}`);
   if (values['show-request']) printRequest(delivery, print);
@@ -199,7 +259,7 @@ async function send(values: Values, print: Print): Promise<number> {
 async function verify(values: Values, print: Print): Promise<number> {
   const kind = kindOf(values);
   const sim = simulatorFor(values, kind);
-  const url = values.url ?? DEFAULT_URLS[kind];
+  const url = httpUrl(values.url ?? DEFAULT_URLS[kind], '--url', DEFAULT_URLS[kind]);
   print(`→ GET ${url}  (${kind} URL verification)`);
   const result = await sim.verifyUrl(url);
   if (values.json) print(JSON.stringify(result, null, 2));
@@ -208,28 +268,79 @@ async function verify(values: Values, print: Print): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
-const DEFAULT_SANDBOX = 'http://127.0.0.1:1890';
+type Customer = Record<string, unknown>;
 
-async function sandboxCall(values: Values, path: string, init?: RequestInit): Promise<unknown> {
-  const base = (values.sandbox ?? DEFAULT_SANDBOX).replace(/\/+$/, '');
-  const response = await fetch(`${base}/c4c/_sandbox${path}`, init);
-  const body: unknown = await response.json();
-  if (!response.ok) throw new UsageError(`the sandbox answered ${response.status}: ${JSON.stringify(body)}`);
+const CUSTOMER_COLUMNS: Array<[string, (c: Customer) => unknown]> = [
+  ['ObjectID', (c) => c.ObjectID],
+  ['CustomerID', (c) => c.CustomerID],
+  ['Name', (c) => [c.FirstName, c.LastName].filter(Boolean).join(' ')],
+  ['WechatID', (c) => c.WechatID],
+  ['WechatStatus', (c) => c.WechatStatus],
+];
+
+function sandboxBase(values: Values): string {
+  return values.sandbox === undefined ? DEFAULT_SANDBOX_URL : httpUrl(values.sandbox, '--sandbox', DEFAULT_SANDBOX_URL);
+}
+
+/** A call to the C4C stand-in's demo controls; anything but a JSON answer with a 2xx status is a CommandFailure. */
+async function sandboxCall(base: string, path: string, init: RequestInit = {}): Promise<unknown> {
+  let status: number;
+  let text: string;
+  try {
+    const response = await fetch(`${base}/c4c/_sandbox${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
+    status = response.status;
+    text = await response.text();
+  } catch (err) {
+    const reason = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+    throw new CommandFailure(`could not reach the sandbox at ${base} (${reason}): is npm start running? Give its address with --sandbox <url>`);
+  }
+  const body = parseJson(text);
+  // The sandbox answers JSON to every control request, errors included.
+  if (body === undefined) throw new CommandFailure(`${base} is not the sandbox: it answered ${status}: ${summariseBody(text) || 'an empty body'}`);
+  if (status < 200 || status > 299) throw new CommandFailure(`the sandbox at ${base} answered ${status}: ${errorOf(body)}`);
   return body;
 }
 
-async function listCustomers(values: Values, print: Print): Promise<number> {
-  const customers = (await sandboxCall(values, '/customers')) as Record<string, unknown>[];
-  if (values.json) print(JSON.stringify(customers, null, 2));
-  else if (customers.length === 0) print('no customers yet: follow the account first (send --url …/wechat/follow --event subscribe)');
-  for (const c of values.json ? [] : customers) {
-    print(`${c.ObjectID}  ${c.CustomerID ?? ''}  ${[c.FirstName, c.LastName].filter(Boolean).join(' ')}  WechatID=${c.WechatID ?? '—'}`);
+/** What the stand-in's error body says; its shape is { error: text }. */
+function errorOf(body: unknown): string {
+  const error = body && typeof body === 'object' ? (body as { error?: unknown }).error : undefined;
+  return typeof error === 'string' ? error : JSON.stringify(body);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
   }
+}
+
+async function customersAt(base: string): Promise<Customer[]> {
+  const customers = await sandboxCall(base, '/customers');
+  if (!Array.isArray(customers)) throw new CommandFailure(`the sandbox at ${base} did not answer with a list of customers`);
+  return customers as Customer[];
+}
+
+async function listCustomers(values: Values, print: Print): Promise<number> {
+  const base = sandboxBase(values);
+  const customers = await customersAt(base);
+  if (values.json) {
+    print(JSON.stringify(customers, null, 2));
+    return 0;
+  }
+  if (customers.length === 0) {
+    print('no customers yet: follow the account first (the send … /wechat/follow --event subscribe command npm start printed)');
+    return 0;
+  }
+  const rows = customers.map((c) => CUSTOMER_COLUMNS.map(([, cell]) => cellText(cell(c))));
+  for (const line of table(CUSTOMER_COLUMNS.map(([name]) => name), rows)) print(line);
+  const newest = customers[customers.length - 1];
+  print(`change one as a person in C4C would: npm run sandbox -- change ${String(newest.ObjectID)} --set FirstName=Anna${sandboxArgument(base)}`);
   return 0;
 }
 
-async function changeCustomer(values: Values, objectId: string | undefined, print: Print): Promise<number> {
-  if (!objectId) throw new UsageError('change needs the customer ObjectID (see the customers command)');
+async function changeCustomer(values: Values, ref: string | undefined, print: Print): Promise<number> {
+  if (!ref) throw new UsageError('change needs the customer: its ObjectID, CustomerID or WechatID (the customers command lists them)');
   const changes: Record<string, string> = {};
   for (const pair of values.set ?? []) {
     const eq = pair.indexOf('=');
@@ -237,13 +348,32 @@ async function changeCustomer(values: Values, objectId: string | undefined, prin
     changes[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   if (Object.keys(changes).length === 0) throw new UsageError('change needs at least one --set Field=Value');
-  await sandboxCall(values, `/customers/${encodeURIComponent(objectId)}`, {
+  const base = sandboxBase(values);
+  const customer = (await customersAt(base)).find((c) => [c.ObjectID, c.CustomerID, c.WechatID].includes(ref));
+  if (!customer) throw new CommandFailure(`the sandbox at ${base} has no customer with the ObjectID, CustomerID or WechatID "${ref}" (the customers command lists them)`);
+  await sandboxCall(base, `/customers/${encodeURIComponent(String(customer.ObjectID))}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(changes),
   });
-  print(`changed ${objectId}: ${JSON.stringify(changes)}; C4C now notifies its consumer`);
+  print(`changed customer ${String(customer.CustomerID)} (ObjectID ${String(customer.ObjectID)}): ${JSON.stringify(changes)}; C4C now notifies its consumer`);
   return 0;
+}
+
+/** A table cell: the value as text, a dash when there is none. */
+function cellText(value: unknown): string {
+  return value === undefined || value === null || value === '' ? '—' : String(value);
+}
+
+/** Rows under a header, each column as wide as its widest cell. */
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [header, ...rows].map((cells) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function describeMessage(delivery: PreparedDelivery): string {

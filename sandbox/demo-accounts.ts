@@ -20,15 +20,24 @@ export const DEMO_WECOM_APP = {
   encodingAESKey: 'AUu89XkdjYsp1qxSvyPMXHFqkh8Bhl5RzFz5YvQom3b',
 };
 
-/** The C4C tenant stand-in: its business user, the event-notification consumer's login, OAuth values. */
+/**
+ * The C4C tenant stand-in: its business user (and the name C4C records for it in CreatedBy
+ * and ChangedBy), the person whose edits the sandbox plays, the event-notification
+ * consumer's login, OAuth values.
+ */
 export const DEMO_C4C = {
   user: 'SANDBOX_C4C_USER',
   password: 'sandbox-c4c-password-0003',
+  userName: 'WeChat Integration',
+  salesRepName: 'Sandbox Sales Rep',
   notifyUser: 'c4c-notify',
   notifyPassword: 'sandbox-notify-password-0004',
   oauthClientId: 'SANDBOX_OAUTH_CLIENT',
   samlAssertion: 'PHNhbWw6QXNzZXJ0aW9uPnNhbmRib3g8L3NhbWw6QXNzZXJ0aW9uPg==',
 };
+
+/** The OpenID the demo's printed commands follow the account with, so each of them names the same follower. */
+export const DEMO_FOLLOWER_OPENID = 'oSandboxDemoFollower00000001';
 
 /** Environment variables the shipped flows read, pointing every account at the sandbox. */
 export function demoEnvironment(sandboxBaseUrl: string): Record<string, string> {
@@ -47,6 +56,7 @@ export function demoEnvironment(sandboxBaseUrl: string): Record<string, string> 
     C4C_BASE_URL: `${sandboxBaseUrl}/c4c`,
     C4C_USER: DEMO_C4C.user,
     C4C_PASSWORD: DEMO_C4C.password,
+    C4C_FLOWS_CHANGED_BY: DEMO_C4C.userName,
     C4C_NOTIFY_USER: DEMO_C4C.notifyUser,
     C4C_NOTIFY_PASSWORD: DEMO_C4C.notifyPassword,
   };

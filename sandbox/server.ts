@@ -6,6 +6,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendJson } from '../lib/http/body';
+import { connectUrl } from './demo-addresses';
 
 export interface StandIn {
   /** Mount point, e.g. '/wechat'; requests below it reach `handle` with the rest of the path. */
@@ -32,7 +33,7 @@ export class SandboxServer {
       server.listen(port, host, () => resolve());
     });
     const address = server.address() as AddressInfo;
-    return `http://${host}:${address.port}`;
+    return connectUrl(host, address.port);
   }
 
   async close(): Promise<void> {

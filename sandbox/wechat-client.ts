@@ -14,6 +14,7 @@ import { request as httpsRequest } from 'node:https';
 import { WeChatCipher, WeChatCryptoError, nowSeconds, randomNonce, signatureMatches, signatureOf } from '../lib/wechat/crypto';
 import { XmlFormatError, XmlObject, buildXml, parseXml } from '../lib/wechat/xml';
 import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from './demo-accounts';
+import { shorten, summariseBody } from './body-summary';
 
 export type ClientKind = 'official' | 'wecom';
 /** Official Account security modes; WeCom is always encrypted. */
@@ -194,7 +195,6 @@ const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_AGENT_ID = '1000002';
 /** Fields WeChat writes as bare numbers rather than CDATA. */
 const BARE_FIELDS = new Set(['CreateTime', 'MsgId', 'MsgID', 'MsgDataId', 'Idx', 'Location_X', 'Location_Y', 'Scale', 'Latitude', 'Longitude', 'Precision', 'AgentID', 'Count']);
-const MAX_SHOWN = 200;
 
 export class WeChatClientSimulator {
   readonly kind: ClientKind;
@@ -374,7 +374,7 @@ export class WeChatClientSimulator {
     }
     const { status, body } = response;
     let reason: string | undefined;
-    if (status !== 200) reason = `HTTP ${status}: ${shorten(body)}`;
+    if (status !== 200) reason = `HTTP ${status}: ${summariseBody(body)}`;
     else if (body !== verification.expected) reason = `answered ${JSON.stringify(shorten(body))}, expected ${JSON.stringify(verification.expected)}`;
     return { ok: !reason, status, body, expected: verification.expected, reason, verification };
   }
@@ -386,7 +386,7 @@ export class WeChatClientSimulator {
    * is a warning, not a refusal: WeChat accepts it.
    */
   openReply(delivery: PreparedDelivery, status: number, body: string): ReplyOutcome {
-    if (status < 200 || status > 299) return { kind: 'rejected', reason: `HTTP ${status}: ${shorten(body)}` };
+    if (status < 200 || status > 299) return { kind: 'rejected', reason: `HTTP ${status}: ${summariseBody(body)}` };
     if (body === 'success' || body === '') return { kind: 'no-reply', marker: body };
     const outer = parseOrNull(body);
     if (!outer) return { kind: 'invalid', reason: `the answer is neither a no-reply marker nor XML: ${JSON.stringify(shorten(body))}` };
@@ -577,10 +577,6 @@ function withQuery(webhookUrl: string, query: Record<string, string>): URL {
   const url = new URL(webhookUrl);
   for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
   return url;
-}
-
-function shorten(text: string): string {
-  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
 }
 
 /** A 64-bit MsgId in WeChat's range: 19 decimal digits, usually above 2^53. */

@@ -14,6 +14,16 @@ export const packageRoot = resolve(__dirname, '..', '..');
 
 export type FlowNode = { id: string; type: string; [property: string]: unknown };
 
+/** Several flow files as one flow: a node two files share (a config node with one id) is kept once. */
+export function mergeFlows(files: FlowNode[][]): FlowNode[] {
+  const seen = new Set<string>();
+  return files.flat().filter((node) => {
+    if (seen.has(node.id)) return false;
+    seen.add(node.id);
+    return true;
+  });
+}
+
 export interface UserDirSpec {
   userDir: string;
   flows: FlowNode[];

@@ -6,34 +6,31 @@
  * environment variables, which point here at the sandbox; credentials are written to
  * the demo's credentials file as ${NAME} references, never as values in a flow.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, startSandbox } from '../sandbox/index';
 import { DEMO_C4C, demoEnvironment } from '../sandbox/demo-accounts';
-import { FlowNode, packageRoot as root, prepareDemoUserDir, spawnNodeRed } from './node-red-userdir';
+import { connectUrl, DEMO_HOST, DEMO_PORT, DEMO_SANDBOX_PORT } from '../sandbox/demo-addresses';
+import { WeChatClientSimulator } from '../sandbox/wechat-client';
+import { welcomeText } from './demo-welcome';
+import { FlowNode, mergeFlows, packageRoot as root, prepareDemoUserDir, spawnNodeRed } from './node-red-userdir';
 
 const userDir = join(root, '.demo');
-const host = process.env.HOST ?? '127.0.0.1';
-const port = Number(process.env.PORT ?? 1880);
-const sandboxPort = Number(process.env.SANDBOX_PORT ?? 1890);
+const host = process.env.HOST ?? DEMO_HOST;
+const port = Number(process.env.PORT ?? DEMO_PORT);
+const sandboxPort = Number(process.env.SANDBOX_PORT ?? DEMO_SANDBOX_PORT);
 
 const FIRST_FLOW = 'qa-bot.json';
+/** A callback URL of the shipped flows: once it passes WeChat's URL verification, the flows run. */
+const FLOWS_RUNNING_PROBE = '/wechat/follow';
 
-/** Every flow in flows/, merged into one flow file; a config node shared by two files is kept once. */
+/** Every flow in flows/, merged into one flow file. */
 function mergedFlows(): FlowNode[] {
-  const seen = new Set<string>();
-  const merged: FlowNode[] = [];
   const files = readdirSync(join(root, 'flows')).filter((f) => f.endsWith('.json'));
   // The Q&A bot first: it is the one to try first; the rest by name.
   files.sort((a, b) => Number(b === FIRST_FLOW) - Number(a === FIRST_FLOW) || a.localeCompare(b));
-  for (const file of files) {
-    for (const node of JSON.parse(readFileSync(join(root, 'flows', file), 'utf8')) as FlowNode[]) {
-      if (seen.has(node.id)) continue;
-      seen.add(node.id);
-      merged.push(node);
-    }
-  }
-  return merged;
+  return mergeFlows(files.map((file) => JSON.parse(readFileSync(join(root, 'flows', file), 'utf8')) as FlowNode[]));
 }
 
 async function main(): Promise<void> {
@@ -42,10 +39,14 @@ async function main(): Promise<void> {
   const settingsFile = prepareDemoUserDir(userDir, flows, host, port);
   const env = { ...process.env, ...demoEnvironment(sandbox.baseUrl) };
   const child = spawnNodeRed({ redJs: require.resolve('node-red/red.js'), userDir, settingsFile, env, stdio: 'inherit' });
-  const editor = `http://${host}:${port}`;
+  const editor = connectUrl(host, port);
   // C4C's event notifications go to the customer-changed flow's route, as a tenant's consumer would be set up.
   sandbox.c4c.setConsumer({ url: `${editor}/c4c/notify`, user: DEMO_C4C.notifyUser, password: DEMO_C4C.notifyPassword });
-  setTimeout(() => printWelcome(editor, sandbox.baseUrl), 4000).unref();
+  // The commands are printed once they work: when the flows answer.
+  flowsRunning(editor + FLOWS_RUNNING_PROBE, child, 120_000).then(
+    () => console.log(welcomeText(editor, sandbox.baseUrl)),
+    (err: Error) => console.error(`Node-RED did not start its flows: ${err.message}`),
+  );
   showDeliveredMessages(sandbox);
 
   const stop = async () => {
@@ -57,6 +58,17 @@ async function main(): Promise<void> {
   child.on('exit', (code) => {
     void sandbox.close().then(() => process.exit(code ?? 0));
   });
+}
+
+/** Resolves once `callbackUrl` passes URL verification as WeChat performs it; rejects when Node-RED exits or after `timeoutMs`. */
+async function flowsRunning(callbackUrl: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const wechat = WeChatClientSimulator.demo('official');
+  const deadline = Date.now() + timeoutMs;
+  while (!(await wechat.verifyUrl(callbackUrl, { timeoutMs: 1000 })).ok) {
+    if (child.exitCode !== null) throw new Error(`Node-RED exited (code ${child.exitCode})`);
+    if (Date.now() > deadline) throw new Error(`${callbackUrl} did not answer within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 /** Prints every message the flows deliver to the WeChat and WeCom stand-ins, as a phone would show it. */
@@ -71,31 +83,6 @@ function showDeliveredMessages(sandbox: Sandbox): void {
       }
     }
   }, 300).unref();
-}
-
-function printWelcome(editor: string, sandboxUrl: string): void {
-  console.log(
-    [
-      '',
-      '────────────────────────────────────────────────────────────',
-      ` Node-RED editor:  ${editor}`,
-      ` Sandbox:          ${sandboxUrl} (stand-ins for WeChat, WeCom and C4C)`,
-      '',
-      ' Try the Q&A bot, as a WeChat user would (in another terminal):',
-      `   npm run sandbox -- send --account official --url ${editor}/wechat/official --text hours`,
-      `   npm run sandbox -- send --account wecom --url ${editor}/wechat/wecom --text 地址`,
-      `   npm run sandbox -- send --account official --url ${editor}/wechat/official --event subscribe`,
-      `   npm run sandbox -- send --account official --url ${editor}/wechat/official --text report   (late: sent as a message)`,
-      '',
-      ' Follow the account → a C4C customer is created:',
-      `   npm run sandbox -- send --url ${editor}/wechat/follow --event subscribe`,
-      '   npm run sandbox -- customers',
-      ' Change that customer in C4C → the follower gets a WeChat message (printed here as [sandbox]):',
-      '   npm run sandbox -- change <ObjectID> --set FirstName=Anna',
-      '────────────────────────────────────────────────────────────',
-      '',
-    ].join('\n'),
-  );
 }
 
 main().catch((err: NodeJS.ErrnoException) => {

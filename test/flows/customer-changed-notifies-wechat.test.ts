@@ -3,11 +3,13 @@ import registerNotificationIn from '../../nodes/c4c-notification-in/c4c-notifica
 import registerOdata from '../../nodes/c4c-odata/c4c-odata';
 import registerSystem from '../../nodes/c4c-system/c4c-system';
 import registerAccount from '../../nodes/wechat-account/wechat-account';
+import registerIn from '../../nodes/wechat-in/wechat-in';
+import registerReply from '../../nodes/wechat-reply/wechat-reply';
 import registerSend from '../../nodes/wechat-send/wechat-send';
 import { DEMO_C4C, DEMO_OFFICIAL_ACCOUNT } from '../../sandbox/demo-accounts';
 import type { Sandbox } from '../../sandbox/index';
-import { randomOpenId } from '../../sandbox/wechat-client';
-import { runShippedFlow, waitFor, warnings } from '../support/flow-watch';
+import { randomOpenId, WeChatClientSimulator } from '../../sandbox/wechat-client';
+import { logs, runShippedFlow, waitFor, warnings } from '../support/flow-watch';
 
 describe('scenario: C4C customer changed notifies WeChat (flows/customer-changed-notifies-wechat.json)', () => {
   const run = runShippedFlow('customer-changed-notifies-wechat.json', [registerAccount, registerSend, registerNotificationIn, registerSystem, registerOdata]);
@@ -121,5 +123,87 @@ describe('scenario: C4C customer changed notifies WeChat (flows/customer-changed
     await change(ObjectID);
     await waitFor('the WeChat message', () => sandbox.wechat.messages.length > 0);
     assert.equal(sandbox.wechat.messages.length, 1);
+  });
+});
+
+describe("scenarios together: the follow flow's own C4C writes are not notified (both C4C flows, as under npm start)", () => {
+  const run = runShippedFlow(
+    ['follow-creates-customer.json', 'customer-changed-notifies-wechat.json'],
+    [registerAccount, registerIn, registerReply, registerSend, registerNotificationIn, registerSystem, registerOdata],
+  );
+  const { harness } = run;
+  let sandbox: Sandbox;
+
+  before(() => {
+    sandbox = run.sandbox;
+  });
+  beforeEach(() => {
+    sandbox.c4c.reset();
+    sandbox.wechat.reset();
+    sandbox.c4c.setConsumer({ url: `${harness.baseUrl}/c4c/notify`, user: DEMO_C4C.notifyUser, password: DEMO_C4C.notifyPassword });
+  });
+
+  // Each event gets its own CreateTime: a repeat of the same event in the same second is a WeChat retry.
+  let clock = Math.floor(Date.now() / 1000);
+  const event = async (client: WeChatClientSimulator, name: 'subscribe' | 'unsubscribe') => {
+    const result = await client.deliver(`${harness.baseUrl}/wechat/follow`, { event: name, createTime: ++clock });
+    return result.reply.kind === 'reply' ? (result.reply.text ?? '') : result.reply.kind;
+  };
+  const customerOf = (openId: string) => sandbox.c4c.customers().find((c) => c.WechatID === openId);
+  const messagesTo = (openId: string) => sandbox.wechat.messages.filter((m) => m.body.touser === openId);
+
+  /** Follows, unfollows and follows again, each C4C notification handled before the next step. */
+  async function followUnfollowFollow(client: WeChatClientSimulator): Promise<{ objectId: string; welcomeBack: string; ownWrites: string[] }> {
+    assert.match(await event(client, 'subscribe'), /^Welcome! Your customer number is \d+\.$/);
+    const objectId = String(customerOf(client.user)?.ObjectID);
+    const skipped = warnings(harness.getNode('notify.compose'));
+    assert.equal(await event(client, 'unsubscribe'), 'no-reply');
+    await waitFor('the unfollow to be skipped', () => skipped.includes(`customer ${objectId} unfollowed the account: skipped`));
+
+    const ownWrites = logs(harness.getNode('notify.author'));
+    const welcomeBack = await event(client, 'subscribe');
+    await waitFor('WechatStatus to become subscribed', () => customerOf(client.user)?.WechatStatus === 'subscribed');
+    await sandbox.c4c.flush();
+    return { objectId, welcomeBack, ownWrites };
+  }
+
+  it('sends a follower who comes back only the welcome, not "Your account details were updated"', async () => {
+    const client = WeChatClientSimulator.demo('official', { user: randomOpenId() });
+    const { objectId, welcomeBack, ownWrites } = await followUnfollowFollow(client);
+
+    assert.equal(welcomeBack, 'Welcome back! Your customer record is already with us.');
+    // The follow flow's WechatStatus write did reach the change flow, which recognised it.
+    await waitFor('the change flow to pass over its own write', () => ownWrites.length > 0);
+    assert.deepEqual(ownWrites, [`customer ${objectId} was last changed by the flows themselves (${DEMO_C4C.userName}): not notified`]);
+    assert.equal(sandbox.c4c.getCustomer(objectId)?.ChangedBy, DEMO_C4C.userName);
+    assert.deepEqual(messagesTo(client.user), []);
+  });
+
+  it("still tells the follower who came back about a person's change", async () => {
+    const client = WeChatClientSimulator.demo('official', { user: randomOpenId() });
+    const { objectId, ownWrites } = await followUnfollowFollow(client);
+    await waitFor('the change flow to pass over its own write', () => ownWrites.length > 0);
+
+    sandbox.c4c.changeCustomer(objectId, { FirstName: 'Anna' });
+    await sandbox.c4c.flush();
+    await waitFor('the WeChat message', () => messagesTo(client.user).length > 0);
+    assert.deepEqual(
+      messagesTo(client.user).map((m) => m.body),
+      [{ touser: client.user, msgtype: 'text', text: { content: 'Your account details were updated.' } }],
+    );
+    assert.equal(ownWrites.length, 1);
+  });
+
+  it("notifies the flows' own writes too when C4C_FLOWS_CHANGED_BY is not set", async () => {
+    const name = process.env.C4C_FLOWS_CHANGED_BY;
+    delete process.env.C4C_FLOWS_CHANGED_BY;
+    try {
+      const client = WeChatClientSimulator.demo('official', { user: randomOpenId() });
+      await followUnfollowFollow(client);
+      await waitFor('the WeChat message', () => messagesTo(client.user).length > 0);
+      assert.equal(messagesTo(client.user).length, 1);
+    } finally {
+      process.env.C4C_FLOWS_CHANGED_BY = name;
+    }
   });
 });

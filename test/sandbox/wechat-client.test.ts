@@ -607,7 +607,8 @@ describe('sandbox/wechat-client', () => {
 
     async function run(args: string[]): Promise<{ code: number; output: string }> {
       const lines: string[] = [];
-      const code = await cli(args, (line) => lines.push(line));
+      const collect = (line: string) => lines.push(line);
+      const code = await cli(args, collect, collect);
       return { code, output: lines.join('\n') };
     }
 

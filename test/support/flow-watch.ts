@@ -7,6 +7,7 @@
 import type { Node } from 'node-red';
 import { startSandbox, Sandbox } from '../../sandbox/index';
 import { NodeRedHarness, RegisterFn } from './node-red-harness';
+import { mergeFlows } from '../../scripts/node-red-userdir';
 import { loadShippedFlow, readShippedFlow, useDemoEnvironment } from './shipped-flow';
 
 export interface ShippedFlowRun {
@@ -17,17 +18,17 @@ export interface ShippedFlowRun {
 
 /**
  * Registers before/after hooks in the calling describe block that start a sandbox, point
- * the demo environment at it and load flows/<file> with `nodes` (the core nodes it uses
- * come with it), then stop all of it again.
+ * the demo environment at it and load flows/<file> (several files run together, as under
+ * npm start) with `nodes` (the core nodes they use come with them), then stop all of it again.
  */
-export function runShippedFlow(file: string, nodes: RegisterFn[], dir = 'flows'): ShippedFlowRun {
+export function runShippedFlow(file: string | string[], nodes: RegisterFn[], dir = 'flows'): ShippedFlowRun {
   const harness = new NodeRedHarness();
   let sandbox: Sandbox | undefined;
   let restoreEnv = () => {};
   before(async () => {
     sandbox = await startSandbox({ port: 0 });
     restoreEnv = useDemoEnvironment(sandbox.baseUrl);
-    await loadShippedFlow(harness, nodes, readShippedFlow(file, dir));
+    await loadShippedFlow(harness, nodes, mergeFlows((Array.isArray(file) ? file : [file]).map((f) => readShippedFlow(f, dir))));
   });
   after(async () => {
     await harness.stop();
@@ -57,9 +58,18 @@ export async function waitFor(what: string, done: () => boolean, limitMs = 10_00
  * node.warn() calls the node's own warn at call time, so wrapping it sees those too.
  */
 export function warnings(node: Node): string[] {
+  return recorded(node, 'warn');
+}
+
+/** Records what `node` logs (node.log, level info) from now on, as warnings() does for warnings. */
+export function logs(node: Node): string[] {
+  return recorded(node, 'log');
+}
+
+function recorded(node: Node, level: 'warn' | 'log'): string[] {
   const seen: string[] = [];
-  const original = node.warn.bind(node);
-  node.warn = (message: unknown) => {
+  const original = node[level].bind(node);
+  node[level] = (message: unknown) => {
     seen.push(typeof message === 'string' ? message : JSON.stringify(message));
     original(message);
   };

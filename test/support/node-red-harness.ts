@@ -27,6 +27,23 @@ helper.init(require.resolve('node-red'));
 export type RegisterFn = (RED: NodeAPI) => void | Promise<void>;
 export type FlowNode = { id: string; type: string; [key: string]: unknown };
 
+/**
+ * The core nodes the helper loads by itself (catch, status, complete). It registers one
+ * once per node of its type in the flow, and Node-RED refuses a second registration, so a
+ * flow with two Catch nodes (two shipped flows together) would not load: the harness
+ * takes them over and loads each type a flow uses once.
+ */
+const helperInternals = helper as unknown as { _nodeModules?: Record<string, RegisterFn> };
+const CORE_NODES_OF_HELPER: Record<string, RegisterFn> = helperInternals._nodeModules ?? {};
+helperInternals._nodeModules = {};
+
+function coreNodesFor(flow: FlowNode[], nodes: RegisterFn[]): RegisterFn[] {
+  const types = new Set(flow.map((n) => n.type));
+  return Object.entries(CORE_NODES_OF_HELPER)
+    .filter(([type, register]) => types.has(type) && !nodes.includes(register))
+    .map(([, register]) => register);
+}
+
 const NODES_DIR = join(__dirname, '..', '..', 'nodes');
 
 /**
@@ -66,7 +83,7 @@ export class NodeRedHarness {
       await helper.startServer();
       this.started = true;
     }
-    const capture: RegisterFn[] = nodes.map((register, i) =>
+    const capture: RegisterFn[] = [...nodes, ...coreNodesFor(flow, nodes)].map((register, i) =>
       i === 0
         ? (RED: NodeAPI) => {
             this.RED = RED;

@@ -1,0 +1,110 @@
+import { strict as assert } from 'node:assert';
+import registerNotificationIn from '../../nodes/c4c-notification-in/c4c-notification-in';
+import registerOdata from '../../nodes/c4c-odata/c4c-odata';
+import registerSystem from '../../nodes/c4c-system/c4c-system';
+import registerAccount from '../../nodes/wechat-account/wechat-account';
+import registerIn from '../../nodes/wechat-in/wechat-in';
+import registerReply from '../../nodes/wechat-reply/wechat-reply';
+import registerSend from '../../nodes/wechat-send/wechat-send';
+import { commandLine, DemoCommand, demoSteps, welcomeText } from '../../scripts/demo-welcome';
+import { main } from '../../sandbox/cli';
+import { DEMO_C4C, DEMO_FOLLOWER_OPENID } from '../../sandbox/demo-accounts';
+import { DEFAULT_SANDBOX_URL } from '../../sandbox/demo-addresses';
+import type { Sandbox } from '../../sandbox/index';
+import { logs, runShippedFlow, waitFor } from '../support/flow-watch';
+
+describe('npm start: the commands it prints (scripts/demo-welcome.ts)', () => {
+  // Every shipped flow, as npm start runs them, with the sandbox on a port of its own (not the default one).
+  const run = runShippedFlow(
+    ['qa-bot.json', 'customer-changed-notifies-wechat.json', 'follow-creates-customer.json'],
+    [registerAccount, registerIn, registerReply, registerSend, registerNotificationIn, registerSystem, registerOdata],
+  );
+  const { harness } = run;
+  let sandbox: Sandbox;
+  let steps: ReturnType<typeof demoSteps>;
+
+  before(() => {
+    sandbox = run.sandbox;
+    sandbox.c4c.setConsumer({ url: `${harness.baseUrl}/c4c/notify`, user: DEMO_C4C.notifyUser, password: DEMO_C4C.notifyPassword });
+    steps = demoSteps(harness.baseUrl, sandbox.baseUrl);
+  });
+
+  /** Runs a printed command with the arguments a shell hands the CLI; returns what it printed. */
+  async function runPrinted(command: DemoCommand): Promise<string> {
+    const printed: string[] = [];
+    const code = await main(command.args, (line) => printed.push(line), (line) => printed.push(line));
+    assert.equal(code, 0, `${commandLine(command)}\n${printed.join('\n')}`);
+    return printed.join('\n');
+  }
+  const step = (title: RegExp) => {
+    const found = steps.find((s) => title.test(s.title));
+    assert.ok(found, `a step ${title}`);
+    return found.commands;
+  };
+  // Two follow events from one follower within one second would be one WeChat delivery (a retry).
+  let lastSecond = 0;
+  const nextSecond = async () => {
+    await waitFor('the next second', () => Math.floor(Date.now() / 1000) > lastSecond);
+    lastSecond = Math.floor(Date.now() / 1000);
+  };
+
+  it('prints every command whole, with --sandbox exactly when the sandbox is not at the default address', () => {
+    const text = welcomeText(harness.baseUrl, sandbox.baseUrl);
+    const commands = steps.flatMap((s) => s.commands);
+    for (const c of commands) assert.ok(text.includes(`\n   ${commandLine(c)}`), commandLine(c));
+    // The loopback addresses need no quoting: these lines are what a user copies.
+    assert.match(text, new RegExp(`\n   npm run sandbox -- customers --sandbox ${sandbox.baseUrl}\n`));
+    const c4c = commands.filter((c) => c.args[0] === 'customers' || c.args[0] === 'change');
+    assert.equal(c4c.length, 2);
+    for (const c of c4c) assert.deepEqual(c.args.slice(-2), ['--sandbox', sandbox.baseUrl]);
+    const atDefault = demoSteps(harness.baseUrl, DEFAULT_SANDBOX_URL).flatMap((s) => s.commands);
+    assert.ok(atDefault.every((c) => !c.args.includes('--sandbox')));
+  });
+
+  it('quotes an IPv6 address, which a shell would take for a glob', () => {
+    const text = welcomeText('http://[::1]:18800', 'http://[::1]:18900');
+    assert.ok(text.includes("\n   npm run sandbox -- customers --sandbox 'http://[::1]:18900'\n"));
+    assert.ok(text.includes("--url 'http://[::1]:18800/wechat/follow' --event subscribe"));
+  });
+
+  it('runs the Q&A bot commands as printed', async () => {
+    const [hours, address, subscribe, report] = step(/Q&A bot/);
+    assert.match(await runPrinted(hours), /We are open Monday to Friday/);
+    assert.match(await runPrinted(address), /上海市示例路 1 号/);
+    assert.match(await runPrinted(subscribe), /Welcome! Send "hours"/);
+    assert.match(await runPrinted(report), /no passive reply/);
+    await waitFor('the late answer as a customer-service message', () =>
+      sandbox.wechat.messages.some((m) => m.api === 'message/custom/send' && JSON.stringify(m.body).includes('Your monthly report is ready')),
+    );
+  });
+
+  it('runs the C4C commands as printed, in order: follow, list, unfollow, follow again, change', async () => {
+    const messagesToFollower = () => sandbox.wechat.messages.filter((m) => m.body.touser === DEMO_FOLLOWER_OPENID);
+    const [subscribe, customers] = step(/^Follow the account/);
+    const [unsubscribe, subscribeAgain] = step(/^Unfollow/);
+    const [change] = step(/^Change that customer/);
+
+    await nextSecond();
+    assert.match(await runPrinted(subscribe), /Welcome! Your customer number is \d+\./);
+    assert.match(await runPrinted(customers), new RegExp(`${DEMO_FOLLOWER_OPENID} +subscribed`));
+
+    await nextSecond();
+    assert.match(await runPrinted(unsubscribe), /no passive reply/);
+    await waitFor('WechatStatus to become unsubscribed', () => sandbox.c4c.customers()[0]?.WechatStatus === 'unsubscribed');
+    await sandbox.c4c.flush();
+
+    const ownWrites = logs(harness.getNode('notify.author'));
+    await nextSecond();
+    assert.match(await runPrinted(subscribeAgain), /Welcome back!/);
+    await waitFor('the change flow to pass over the follow flow\'s own write', () => ownWrites.length > 0);
+    assert.deepEqual(messagesToFollower(), []);
+    assert.equal(sandbox.c4c.customers().length, 1);
+
+    assert.match(await runPrinted(change), /^changed customer \d+ .*"FirstName":"Anna"/);
+    await waitFor('the WeChat message', () => messagesToFollower().length > 0);
+    assert.deepEqual(
+      messagesToFollower().map((m) => m.body.text),
+      [{ content: 'Your account details were updated.' }],
+    );
+  });
+});
