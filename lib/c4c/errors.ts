@@ -35,7 +35,13 @@ export class C4CError extends Error {
     this.kind = kind;
     this.status = status;
     this.code = code;
+    this.textCode = `c4c_${kind}`;
+    this.params = { status, code, detail: message };
   }
+
+  /** Which text of nodes/shared/locales/…/lib.json says this in the runtime's language (code is SAP's). */
+  readonly textCode: string;
+  readonly params: Record<string, string | number>;
 
   /** What a flow sees on msg.error / the Catch node: no stack, no request details. */
   toJSON(): { kind: C4CErrorKind; status: number; code: string; message: string } {

@@ -66,7 +66,13 @@ export class WeChatApiError extends Error {
     this.name = 'WeChatApiError';
     this.hint = hintText;
     this.code = errcode;
+    this.textCode = hint ? `wechat_api_${errcode}` : 'wechat_api';
+    this.params = { api, errcode, errmsg: errmsg || 'no errmsg' };
   }
+
+  /** Which text of nodes/shared/locales/…/lib.json says this in the runtime's language (code is the errcode). */
+  readonly textCode: string;
+  readonly params: Record<string, string | number>;
 }
 
 /** The call never got a platform answer: network, timeout, HTTP status, unreadable body. */

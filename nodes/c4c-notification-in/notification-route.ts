@@ -21,7 +21,7 @@ import type { C4CSystemNode } from '../c4c-system/c4c-system';
 import { storeSelection } from '../shared/store-selection';
 import { numericSetting } from '../shared/numeric-setting';
 import { configNode } from '../shared/config-node';
-import { errorText } from '../shared/errors';
+import { errorText, flowError } from '../shared/errors';
 import { NodeStatus } from '../shared/status';
 import type { C4CNotificationInDef, NotificationNode } from './c4c-notification-in';
 
@@ -96,7 +96,7 @@ export function startNotificationRoute(RED: NodeAPI, node: NotificationNode, con
       } catch (err) {
         const e = err instanceof C4CError ? err : new C4CError('network', 0, 'READ', (err as Error).message);
         status.warning('c4c-notification-in.status.readFailed');
-        node.error(e, Object.assign(msg, { c4cError: e.toJSON() }));
+        node.error(flowError(RED, 'c4c-notification-in', e), Object.assign(msg, { c4cError: e.toJSON() }));
         return;
       }
     }

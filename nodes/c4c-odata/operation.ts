@@ -8,6 +8,7 @@
 import type { NodeAPI, NodeMessage } from 'node-red';
 import type { C4COdataDef, C4COdataNode, C4COperation } from './c4c-odata';
 import { evaluateProperty } from '../shared/properties';
+import { flowError } from '../shared/errors';
 import { C4CError, EntityKey } from '../../lib/c4c';
 import type { C4CSystemNode } from '../c4c-system/c4c-system';
 import { configNode } from '../shared/config-node';
@@ -125,7 +126,7 @@ export function startOperation(RED: NodeAPI, node: C4COdataNode, config: C4COdat
         status.error(e.status ? `${e.status} ${e.kind}` : e.kind);
         // Keep the normalised fields on the message for flows that branch on them.
         (msg as NodeMessage & { c4cError?: object }).c4cError = e.toJSON();
-        done(e);
+        done(flowError(RED, 'c4c-odata', e));
       },
     );
   });

@@ -7,21 +7,25 @@
  */
 import type { NodeAPI } from 'node-red';
 
-interface CodedError {
-  code: string;
+interface CodedError extends Error {
+  /** The error's code; for errors whose `code` is the platform's (a WeChat errcode, SAP's code), `textCode` names the text. */
+  code?: unknown;
+  textCode?: unknown;
   params?: Record<string, unknown>;
-  message: string;
 }
 
-function isCoded(err: unknown): err is CodedError {
-  return err instanceof Error && typeof (err as { code?: unknown }).code === 'string';
+function textCodeOf(err: CodedError): string | null {
+  if (typeof err.textCode === 'string') return err.textCode;
+  return typeof err.code === 'string' ? err.code : null;
 }
 
 /** The error's text in the runtime's language, or its own message when its code has no text. */
 export function errorText(RED: NodeAPI, type: string, err: unknown): string {
-  if (!isCoded(err)) return err instanceof Error ? err.message : String(err);
-  const key = `${type}.lib.${err.code}`;
-  const translated = RED._(key, { detail: err.message, ...err.params });
+  if (!(err instanceof Error)) return String(err);
+  const code = textCodeOf(err as CodedError);
+  if (!code) return err.message;
+  const key = `${type}.lib.${code}`;
+  const translated = RED._(key, { detail: err.message, ...(err as CodedError).params });
   return translated === key ? err.message : translated;
 }
 

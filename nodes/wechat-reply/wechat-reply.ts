@@ -9,6 +9,7 @@ import { NormalizedReply, ReplyFormatError, normalizeReply, replyXml } from '../
 import type { WeChatAccountNode } from '../wechat-account/wechat-account';
 import { configNode } from '../shared/config-node';
 import { NodeStatus } from '../shared/status';
+import { errorText } from '../shared/errors';
 
 type ReplyInput = NodeMessage & { wechat?: Partial<WeChatContext> };
 
@@ -38,7 +39,7 @@ export default function register(RED: NodeAPI): void {
       })
       .catch((err: Error) => {
         status.error('wechat-reply.status.lateFailed');
-        done(new Error(RED._('wechat-reply.errors.lateFailed', { user: toUser, detail: err.message })));
+        done(new Error(RED._('wechat-reply.errors.lateFailed', { user: toUser, detail: errorText(RED, 'wechat-reply', err) })));
       });
   }
 
