@@ -89,7 +89,12 @@ export class WeChatHttpError extends Error {
 
 /** A message body that cannot be sent as it is; raised before any request. */
 export class MessageFormatError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Names the text of nodes/shared/locales/…/lib.json that says this in the runtime's language. */
+    readonly code = 'format',
+    readonly params: Record<string, string | number> = {},
+  ) {
     super(message);
     this.name = 'MessageFormatError';
   }

@@ -61,7 +61,7 @@ export function textBody(content: string): JsonObject {
  * is an OA template message; otherwise a customer-service (OA) or app (WeCom) message.
  */
 export function prepareMessage(kind: AccountKind, payload: unknown, defaults: MessageDefaults = {}): OutboundMessage {
-  if (!isObject(payload)) throw new MessageFormatError('the message body must be an object');
+  if (!isObject(payload)) throw new MessageFormatError('the message body must be an object', 'body_object');
   if (kind === 'official') {
     const body = { ...payload };
     // One OpenID per customer-service or template message.
@@ -91,7 +91,7 @@ export function prepareMessage(kind: AccountKind, payload: unknown, defaults: Me
 /** OA customer-service message: {touser, msgtype, <msgtype>: {...}, customservice?}. */
 export function validateCustomMessage(input: JsonObject): JsonObject {
   const touser = requireString(input, 'touser', 'body');
-  const msgtype = oneOf(input.msgtype, OFFICIAL_CUSTOM_TYPES, 'msgtype', 'for an Official Account customer-service message');
+  const msgtype = oneOf(input.msgtype, OFFICIAL_CUSTOM_TYPES, 'msgtype', { words: 'for an Official Account customer-service message', code: 'custom' });
   const content = requireObject(input, msgtype, 'body');
   const path = msgtype;
   switch (msgtype) {
@@ -135,7 +135,7 @@ function validateTemplateMessage(input: JsonObject): JsonObject {
   const data = requireObject(input, 'data', 'body');
   for (const [key, entry] of Object.entries(data)) {
     if (!isObject(entry) || (typeof entry.value !== 'string' && typeof entry.value !== 'number')) {
-      throw new MessageFormatError(`data.${key} must be an object with a "value"`);
+      throw new MessageFormatError(`data.${key} must be an object with a "value"`, 'template_value', { key });
     }
   }
   optionalStrings(input, ['url', 'client_msg_id'], 'body');
@@ -152,18 +152,18 @@ export function validateAppMessage(input: JsonObject): JsonObject {
   const body: JsonObject = { ...input };
   checkRecipients(body);
   body.agentid = agentIdOf(body.agentid);
-  const msgtype = oneOf(body.msgtype, WECOM_APP_TYPES, 'msgtype', 'for a WeCom app message');
+  const msgtype = oneOf(body.msgtype, WECOM_APP_TYPES, 'msgtype', { words: 'for a WeCom app message', code: 'app' });
   checkAppContent(msgtype, requireObject(body, msgtype, 'body'));
   for (const flag of ['safe', 'enable_id_trans', 'enable_duplicate_check']) {
     if (body[flag] === undefined) continue;
     const v = body[flag];
-    if (v !== 0 && v !== 1 && v !== true && v !== false) throw new MessageFormatError(`${flag} must be 0 or 1`);
+    if (v !== 0 && v !== 1 && v !== true && v !== false) throw new MessageFormatError(`${flag} must be 0 or 1`, 'flag', { flag });
     body[flag] = v === true || v === 1 ? 1 : 0;
   }
   if (body.duplicate_check_interval !== undefined) {
     const interval = body.duplicate_check_interval;
     if (!Number.isInteger(interval) || (interval as number) < 1 || (interval as number) > MAX_DUPLICATE_CHECK_INTERVAL) {
-      throw new MessageFormatError(`duplicate_check_interval must be whole seconds from 1 to ${MAX_DUPLICATE_CHECK_INTERVAL}`);
+      throw new MessageFormatError(`duplicate_check_interval must be whole seconds from 1 to ${MAX_DUPLICATE_CHECK_INTERVAL}`, 'duplicate_interval', { max: MAX_DUPLICATE_CHECK_INTERVAL });
     }
   }
   return body;
@@ -183,11 +183,11 @@ function checkRecipients(body: JsonObject): void {
     }
     const joined = joinIds(body[field], field);
     const count = joined === '@all' ? 1 : joined.split('|').length;
-    if (count > limit) throw new MessageFormatError(`${field} lists ${count} ids; at most ${limit} are allowed`);
+    if (count > limit) throw new MessageFormatError(`${field} lists ${count} ids; at most ${limit} are allowed`, 'too_many_ids', { field, count, limit });
     body[field] = joined;
     any = true;
   }
-  if (!any) throw new MessageFormatError('a WeCom app message needs at least one of touser, toparty or totag');
+  if (!any) throw new MessageFormatError('a WeCom app message needs at least one of touser, toparty or totag', 'no_recipient');
 }
 
 function checkAppContent(msgtype: (typeof WECOM_APP_TYPES)[number], content: JsonObject): void {
@@ -217,7 +217,7 @@ function checkAppContent(msgtype: (typeof WECOM_APP_TYPES)[number], content: Jso
         const description = optionalStrings(a, ['description', 'url', 'picurl', 'appid', 'pagepath'], p).description;
         if (description !== undefined) maxBytes(description, 512, `${p}.description`);
         if (a.url === undefined && (a.appid === undefined || a.pagepath === undefined)) {
-          throw new MessageFormatError(`${p} needs a url, or appid and pagepath`);
+          throw new MessageFormatError(`${p} needs a url, or appid and pagepath`, 'link_target', { path: p });
         }
       });
       break;
@@ -232,7 +232,7 @@ function checkAppContent(msgtype: (typeof WECOM_APP_TYPES)[number], content: Jso
       requireString(content, 'title', path);
       optionalStrings(content, ['page', 'description'], path);
       if (content.content_item !== undefined && !Array.isArray(content.content_item)) {
-        throw new MessageFormatError('miniprogram_notice.content_item must be an array');
+        throw new MessageFormatError('miniprogram_notice.content_item must be an array', 'must_be_array', { path: 'miniprogram_notice.content_item' });
       }
       break;
     case 'template_card':
@@ -248,7 +248,7 @@ function checkAppContent(msgtype: (typeof WECOM_APP_TYPES)[number], content: Jso
  */
 function checkTemplateCard(card: JsonObject): void {
   const path = 'template_card';
-  const type = oneOf(card.card_type, WECOM_CARD_TYPES, `${path}.card_type`, '');
+  const type = oneOf(card.card_type, WECOM_CARD_TYPES, `${path}.card_type`);
   if (card.main_title !== undefined) requireObject(card, 'main_title', path);
   if (type === 'text_notice' || type === 'news_notice') {
     requireObject(card, 'card_action', path);
@@ -262,20 +262,22 @@ function checkTemplateCard(card: JsonObject): void {
 }
 
 function checkList(value: unknown, path: string, max: number): void {
-  if (!Array.isArray(value) || value.length < 1 || value.length > max) throw new MessageFormatError(`${path} must hold 1 to ${max} entries`);
+  if (!Array.isArray(value) || value.length < 1 || value.length > max) throw new MessageFormatError(`${path} must hold 1 to ${max} entries`, 'entries', { path, max });
   value.forEach((entry, i) => {
-    if (!isObject(entry)) throw new MessageFormatError(`${path}[${i}] must be an object`);
+    if (!isObject(entry)) throw new MessageFormatError(`${path}[${i}] must be an object`, 'must_be_object', { path: `${path}[${i}]` });
   });
 }
 
 function checkArticles(content: JsonObject, path: string, check: (a: JsonObject, p: string) => void, max = MAX_ARTICLES): void {
   const articles = content.articles;
   if (!Array.isArray(articles) || articles.length < 1 || articles.length > max) {
-    throw new MessageFormatError(max === 1 ? `${path}.articles must hold exactly 1 article` : `${path}.articles must hold 1 to ${max} articles`);
+    throw max === 1
+      ? new MessageFormatError(`${path}.articles must hold exactly 1 article`, 'one_article', { path })
+      : new MessageFormatError(`${path}.articles must hold 1 to ${max} articles`, 'articles', { path, max });
   }
   articles.forEach((a, i) => {
     const p = `${path}.articles[${i}]`;
-    if (!isObject(a)) throw new MessageFormatError(`${p} must be an object`);
+    if (!isObject(a)) throw new MessageFormatError(`${p} must be an object`, 'must_be_object', { path: p });
     check(a, p);
   });
 }
@@ -289,10 +291,10 @@ function checkMediaContent(content: JsonObject, path: string, optional: string[]
 function checkMenu(content: JsonObject, path: string): void {
   optionalStrings(content, ['head_content', 'tail_content'], path);
   const list = content.list;
-  if (!Array.isArray(list) || list.length === 0) throw new MessageFormatError(`${path}.list must be a non-empty array`);
+  if (!Array.isArray(list) || list.length === 0) throw new MessageFormatError(`${path}.list must be a non-empty array`, 'non_empty_list', { path: `${path}.list` });
   list.forEach((item, i) => {
     const p = `${path}.list[${i}]`;
-    if (!isObject(item)) throw new MessageFormatError(`${p} must be an object`);
+    if (!isObject(item)) throw new MessageFormatError(`${p} must be an object`, 'must_be_object', { path: p });
     requireString(item, 'id', p);
     requireString(item, 'content', p);
   });
@@ -337,7 +339,7 @@ export function activeContent(reply: NormalizedReply): JsonObject {
         },
       };
     case 'transfer_customer_service':
-      throw new MessageFormatError('a transfer to customer service exists only as a passive reply; it cannot be sent as an active message');
+      throw new MessageFormatError('a transfer to customer service exists only as a passive reply; it cannot be sent as an active message', 'transfer_passive');
   }
 }
 
@@ -353,10 +355,10 @@ export function checkMedia(kind: AccountKind, type: string, data: Buffer): void 
   const limits = MEDIA_LIMITS[kind];
   const limit = limits[type];
   if (limit === undefined) {
-    throw new MessageFormatError(`media type must be one of ${Object.keys(limits).join(', ')} for ${kind === 'official' ? 'an Official Account' : 'WeCom'}`);
+    throw new MessageFormatError(`media type must be one of ${Object.keys(limits).join(', ')} for ${kind === 'official' ? 'an Official Account' : 'WeCom'}`, `media_type_${kind}`, { types: Object.keys(limits).join(', ') });
   }
-  if (data.length < MIN_MEDIA_BYTES) throw new MessageFormatError(`the ${type} is ${data.length} bytes; media must be larger than 5 bytes`);
-  if (data.length > limit) throw new MessageFormatError(`the ${type} is ${data.length} bytes; the ${type} limit is ${limit} bytes`);
+  if (data.length < MIN_MEDIA_BYTES) throw new MessageFormatError(`the ${type} is ${data.length} bytes; media must be larger than 5 bytes`, 'media_too_small', { type, size: data.length });
+  if (data.length > limit) throw new MessageFormatError(`the ${type} is ${data.length} bytes; the ${type} limit is ${limit} bytes`, 'media_too_large', { type, size: data.length, limit });
 }
 
 /** What a Buffer payload can be sent as; an OA 'thumb' is only ever part of another message. */
@@ -386,7 +388,7 @@ export function prepareMediaMessage(
 ): (mediaId: string) => OutboundMessage {
   const sendable = SENDABLE_MEDIA_TYPES[kind];
   if (!sendable.includes(type)) {
-    throw new MessageFormatError(`a Buffer payload is sent as ${sendable.join(', ')} ${kind === 'official' ? 'by an Official Account' : 'by WeCom'}, not as "${type}"`);
+    throw new MessageFormatError(`a Buffer payload is sent as ${sendable.join(', ')} ${kind === 'official' ? 'by an Official Account' : 'by WeCom'}, not as "${type}"`, `buffer_type_${kind}`, { types: sendable.join(', '), type });
   }
   checkMedia(kind, type, data);
   prepareMessage(kind, mediaBody(type, 'media-id-after-upload', extras), defaults);
@@ -412,7 +414,7 @@ function isObject(v: unknown): v is JsonObject {
 
 function requireString(obj: JsonObject, field: string, path: string): string {
   const v = obj[field];
-  if (typeof v !== 'string' || v === '') throw new MessageFormatError(`${path}.${field} must be a non-empty string`);
+  if (typeof v !== 'string' || v === '') throw new MessageFormatError(`${path}.${field} must be a non-empty string`, 'non_empty_string', { path: `${path}.${field}` });
   return v;
 }
 
@@ -420,7 +422,7 @@ function optionalStrings(obj: JsonObject, fields: string[], path: string): Recor
   const out: Record<string, string | undefined> = {};
   for (const field of fields) {
     const v = obj[field];
-    if (v !== undefined && typeof v !== 'string') throw new MessageFormatError(`${path}.${field} must be a string`);
+    if (v !== undefined && typeof v !== 'string') throw new MessageFormatError(`${path}.${field} must be a string`, 'must_be_string', { path: `${path}.${field}` });
     out[field] = v;
   }
   return out;
@@ -428,33 +430,35 @@ function optionalStrings(obj: JsonObject, fields: string[], path: string): Recor
 
 function requireObject(obj: JsonObject, field: string, path: string): JsonObject {
   const v = obj[field];
-  if (!isObject(v)) throw new MessageFormatError(`${path}.${field} must be an object`);
+  if (!isObject(v)) throw new MessageFormatError(`${path}.${field} must be an object`, 'must_be_object', { path: `${path}.${field}` });
   return v;
 }
 
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string, context: string): T {
+/** `context` names where the field sits, in words and as the suffix of the error's code. */
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string, context?: { words: string; code: string }): T {
   if (typeof value !== 'string' || !allowed.includes(value as T)) {
-    throw new MessageFormatError(`${field} must be one of ${allowed.join(', ')}${context ? ' ' + context : ''}`);
+    const words = context ? ' ' + context.words : '';
+    throw new MessageFormatError(`${field} must be one of ${allowed.join(', ')}${words}`, context ? `one_of_${context.code}` : 'one_of', { field, types: allowed.join(', ') });
   }
   return value as T;
 }
 
 function maxBytes(value: string, limit: number, field: string): void {
   const size = Buffer.byteLength(value);
-  if (size > limit) throw new MessageFormatError(`${field} is ${size} bytes; the limit is ${limit}`);
+  if (size > limit) throw new MessageFormatError(`${field} is ${size} bytes; the limit is ${limit}`, 'field_too_large', { field, size, limit });
 }
 
 function joinIds(value: unknown, field: string): string {
   const ids = Array.isArray(value) ? value : typeof value === 'number' ? [value] : typeof value === 'string' ? value.split('|') : null;
-  if (!ids) throw new MessageFormatError(`${field} must be a string, a '|'-separated list or an array`);
+  if (!ids) throw new MessageFormatError(`${field} must be a string, a '|'-separated list or an array`, 'ids_format', { field });
   const clean = ids.map((id) => String(id).trim()).filter((id) => id !== '');
-  if (clean.length === 0) throw new MessageFormatError(`${field} is empty`);
+  if (clean.length === 0) throw new MessageFormatError(`${field} is empty`, 'ids_empty', { field });
   return clean.join('|');
 }
 
 function agentIdOf(value: unknown): number {
   const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) throw new MessageFormatError('agentid must be the app\'s numeric AgentID');
+  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) throw new MessageFormatError('agentid must be the app\'s numeric AgentID', 'agentid');
   return n;
 }
 

@@ -26,7 +26,12 @@ export type ReplyPayload =
 export type NormalizedReply = Exclude<ReplyPayload, string>;
 
 export class ReplyFormatError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Names the text of nodes/shared/locales/…/lib.json that says this in the runtime's language. */
+    readonly code = 'reply_format',
+    readonly params: Record<string, string | number> = {},
+  ) {
     super(message);
     this.name = 'ReplyFormatError';
   }
@@ -42,13 +47,13 @@ export function normalizeReply(payload: unknown, kind: AccountKind): NormalizedR
   if (typeof payload === 'string') return checkText(payload, kind);
   if (typeof payload === 'number' || typeof payload === 'boolean') return checkText(String(payload), kind);
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) {
-    throw new ReplyFormatError('msg.payload must be a string (a text reply) or an object with a "type"');
+    throw new ReplyFormatError('msg.payload must be a string (a text reply) or an object with a "type"', 'reply_payload');
   }
   const p = payload as Record<string, unknown>;
   const type = p.type;
   const allowed = kind === 'official' ? OFFICIAL_TYPES : WECOM_TYPES;
   if (typeof type !== 'string' || !allowed.includes(type)) {
-    throw new ReplyFormatError(`reply type must be one of ${allowed.join(', ')} for ${kind === 'official' ? 'an Official Account' : 'WeCom'}`);
+    throw new ReplyFormatError(`reply type must be one of ${allowed.join(', ')} for ${kind === 'official' ? 'an Official Account' : 'WeCom'}`, `reply_type_${kind}`, { types: allowed.join(', ') });
   }
   switch (type) {
     case 'text':
@@ -76,30 +81,30 @@ export function normalizeReply(payload: unknown, kind: AccountKind): NormalizedR
 
 function checkText(content: string, kind: AccountKind): NormalizedReply {
   if (kind === 'wecom' && Buffer.byteLength(content) > WECOM_TEXT_LIMIT) {
-    throw new ReplyFormatError(`WeCom text replies are limited to ${WECOM_TEXT_LIMIT} bytes`);
+    throw new ReplyFormatError(`WeCom text replies are limited to ${WECOM_TEXT_LIMIT} bytes`, 'reply_wecom_text', { limit: WECOM_TEXT_LIMIT });
   }
   return { type: 'text', content };
 }
 
 function requireString(p: Record<string, unknown>, name: string): string {
   const v = p[name];
-  if (typeof v !== 'string' || v === '') throw new ReplyFormatError(`reply field "${name}" must be a non-empty string`);
+  if (typeof v !== 'string' || v === '') throw new ReplyFormatError(`reply field "${name}" must be a non-empty string`, 'reply_non_empty', { name });
   return v;
 }
 
 function optionalString(p: Record<string, unknown>, name: string): string | undefined {
   const v = p[name];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new ReplyFormatError(`reply field "${name}" must be a string`);
+  if (typeof v !== 'string') throw new ReplyFormatError(`reply field "${name}" must be a string`, 'reply_string', { name });
   return v;
 }
 
 function checkArticles(value: unknown): Article[] {
   if (!Array.isArray(value) || value.length < 1 || value.length > MAX_ARTICLES) {
-    throw new ReplyFormatError(`news replies need 1 to ${MAX_ARTICLES} articles`);
+    throw new ReplyFormatError(`news replies need 1 to ${MAX_ARTICLES} articles`, 'reply_articles', { max: MAX_ARTICLES });
   }
   return value.map((a, i) => {
-    if (!a || typeof a !== 'object') throw new ReplyFormatError(`article ${i + 1} must be an object`);
+    if (!a || typeof a !== 'object') throw new ReplyFormatError(`article ${i + 1} must be an object`, 'reply_article', { n: i + 1 });
     const article = a as Record<string, unknown>;
     return {
       title: requireString(article, 'title'),

@@ -9,7 +9,7 @@ import { NormalizedReply, ReplyFormatError, normalizeReply, replyXml } from '../
 import type { WeChatAccountNode } from '../wechat-account/wechat-account';
 import { configNode } from '../shared/config-node';
 import { NodeStatus } from '../shared/status';
-import { errorText } from '../shared/errors';
+import { errorText, flowError } from '../shared/errors';
 
 type ReplyInput = NodeMessage & { wechat?: Partial<WeChatContext> };
 
@@ -66,7 +66,7 @@ export default function register(RED: NodeAPI): void {
       try {
         reply = isNoReply(msg.payload) ? null : normalizeReply(msg.payload, account.kind);
       } catch (err) {
-        done(err as ReplyFormatError);
+        done(flowError(RED, 'wechat-reply', err as ReplyFormatError));
         return;
       }
       const result = delivery.settle(replyBody(context, reply));
