@@ -257,7 +257,7 @@ export class PostgresStore implements Store {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       pg = require('pg');
     } catch (err) {
-      throw new StoreError(`the PostgreSQL driver (pg) could not be loaded: ${(err as Error).message}`);
+      throw new StoreError(`the PostgreSQL driver (pg) could not be loaded: ${(err as Error).message}`, 'store_driver', { driver: 'pg', detail: (err as Error).message });
     }
     const pool = new pg.Pool(poolConfig(this.config));
     // An idle client losing its connection must not crash the process.
@@ -266,7 +266,7 @@ export class PostgresStore implements Store {
       await this.migrate(pool);
     } catch (err) {
       await pool.end().catch(() => undefined);
-      throw new StoreError(`PostgreSQL store ${this.description} is not usable: ${(err as Error).message}`);
+      throw new StoreError(`PostgreSQL store ${this.description} is not usable: ${(err as Error).message}`, 'store_unusable', { store: this.description, detail: (err as Error).message });
     }
     return pool;
   }

@@ -42,7 +42,7 @@ export function versionKey(module: string): string {
 }
 
 export function checkModuleName(module: string): string {
-  if (!/^[a-z][a-z0-9_]{0,30}$/.test(module)) throw new StoreError(`module name "${module}" must be lower-case letters, digits and underscores`);
+  if (!/^[a-z][a-z0-9_]{0,30}$/.test(module)) throw new StoreError(`module name "${module}" must be lower-case letters, digits and underscores`, 'store_identifier', { what: 'module name', value: module });
   return module;
 }
 
@@ -76,7 +76,11 @@ export async function applySteps(tx: SqlExecutor, meta: string, module: string, 
   const rows = await tx.all<{ value: string }>(`SELECT value FROM ${meta} WHERE name = ?`, [key]);
   const version = rows[0] ? Number(rows[0].value) : 0;
   if (version > steps.length) {
-    throw new StoreError(`the database schema of "${module}" (version ${version}) is newer than this package understands (${steps.length})`);
+    throw new StoreError(`the database schema of "${module}" (version ${version}) is newer than this package understands (${steps.length})`, 'store_newer', {
+      module,
+      version,
+      known: steps.length,
+    });
   }
   if (version === steps.length) return;
   for (let i = version; i < steps.length; i++) {

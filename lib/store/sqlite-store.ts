@@ -152,7 +152,7 @@ export class SqliteStore implements Store {
     for (;;) {
       await this.outsideTransactions();
       if (this.claimWith(key, owner, LOCK_LEASE_SECONDS)) break;
-      if (Date.now() > giveUpAt) throw new StoreError(`timed out waiting for the lock "${name}" in ${this.description}`);
+      if (Date.now() > giveUpAt) throw new StoreError(`timed out waiting for the lock "${name}" in ${this.description}`, 'store_lock', { name, store: this.description });
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
     }
     try {
@@ -302,7 +302,7 @@ function openDatabase(path: string): Database {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     Driver = require('better-sqlite3');
   } catch (err) {
-    throw new StoreError(`the SQLite driver (better-sqlite3) could not be loaded: ${(err as Error).message}`);
+    throw new StoreError(`the SQLite driver (better-sqlite3) could not be loaded: ${(err as Error).message}`, 'store_driver', { driver: 'better-sqlite3', detail: (err as Error).message });
   }
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Driver(path);

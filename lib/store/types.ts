@@ -103,7 +103,12 @@ export interface StoreOptions {
 }
 
 export class StoreError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Names the text of nodes/shared/locales/…/lib.json that says this in the runtime's language. */
+    readonly code = 'store',
+    readonly params: Record<string, string | number> = { detail: message },
+  ) {
     super(message);
     this.name = 'StoreError';
   }
@@ -112,7 +117,7 @@ export class StoreError extends Error {
 /** Identifiers end up inside SQL text, so only plain lower-case names are accepted. */
 export function checkIdentifier(value: string, what: string): string {
   if (!/^[a-z_][a-z0-9_]{0,40}$/.test(value)) {
-    throw new StoreError(`${what} "${value}" must be lower-case letters, digits and underscores`);
+    throw new StoreError(`${what} "${value}" must be lower-case letters, digits and underscores`, 'store_identifier', { what, value });
   }
   return value;
 }
@@ -120,6 +125,6 @@ export function checkIdentifier(value: string, what: string): string {
 /** Refuses a database whose recorded schema version is newer than the steps this package knows. */
 export function checkSchemaVersion(version: number, known: number): void {
   if (version > known) {
-    throw new StoreError(`the database schema (version ${version}) is newer than this package understands (${known})`);
+    throw new StoreError(`the database schema (version ${version}) is newer than this package understands (${known})`, 'store_newer', { module: 'core', version, known });
   }
 }

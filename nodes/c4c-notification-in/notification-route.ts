@@ -140,7 +140,7 @@ export function startNotificationRoute(RED: NodeAPI, node: NotificationNode, con
       fresh = await durable.store.enqueue(durable.name, id, JSON.stringify(payload), dedupeSeconds);
     } catch (err) {
       // Not accepted: C4C is told to try again rather than told it arrived.
-      node.error(RED._('c4c-notification-in.errors.storeFailed', { reason: (err as Error).message }));
+      node.error(RED._('c4c-notification-in.errors.storeFailed', { reason: errorText(RED, 'c4c-notification-in', err) }));
       return reject(res, 503, 'the notification could not be stored; try again', req);
     }
     res.statusCode = 202;
@@ -181,7 +181,7 @@ export function startNotificationRoute(RED: NodeAPI, node: NotificationNode, con
         const payload = JSON.parse(item.payload) as NotificationPayload;
         await emit(payload);
       },
-      { onError: (err) => node.warn(RED._('c4c-notification-in.warn.storeFailed', { reason: err.message })) },
+      { onError: (err) => node.warn(RED._('c4c-notification-in.warn.storeFailed', { reason: errorText(RED, 'c4c-notification-in', err) })) },
     );
     return { store, name, worker };
   }

@@ -57,7 +57,7 @@ export function startCallbackRoute(RED: NodeAPI, node: Node, config: WeChatInDef
   const counts = new RouteCounts(status, path);
   const warnings = new WarningThrottle((line) => node.warn(line));
   const more = (count: number) => (count ? RED._('wechat-in.warn.more', { count }) : '');
-  const storeWarning = (err: Error) => warnings.report('store', (n) => RED._('wechat-in.warn.storeFailed', { detail: err.message }) + more(n));
+  const storeWarning = (err: Error) => warnings.report('store', (n) => RED._('wechat-in.warn.storeFailed', { detail: errorText(RED, 'wechat-in', err) }) + more(n));
   const selectedStore = account.selectedStore();
   const shared = selectedStore ? new SharedDeliveries(selectedStore, `${account.appId}:${account.agentId}`, storeWarning) : null;
   const replies = new ReplyReachability(RED, node.id);

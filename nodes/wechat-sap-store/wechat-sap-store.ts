@@ -7,6 +7,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { Store, StoreConfig, closeThen, createStore, defaultUserDir, embeddedStoreConfig } from '../../lib/store';
 import { userDir } from '../shared/settings';
+import { errorText } from '../shared/errors';
 
 export interface WeChatSapStoreDef extends NodeDef {
   kind: 'sqlite' | 'postgres';
@@ -64,7 +65,7 @@ export default function register(RED: NodeAPI): void {
     } catch (err) {
       // No silent fallback to another store: instances would stop sharing state.
       this.store = null;
-      this.problem = (err as Error).message;
+      this.problem = errorText(RED, 'wechat-sap-store', err);
       this.error(RED._('wechat-sap-store.error.config', { message: this.problem }));
     }
     this.on('close', (done: (err?: Error) => void) => closeThen(this.store, done));
