@@ -8,6 +8,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { C4CAuthConfig, C4CClient, CallAuth, customServicePath, DEFAULT_SCOPE, defaultTokenUrl, STANDARD_SERVICE_PATH } from '../../lib/c4c';
 import { numericSetting } from '../shared/numeric-setting';
+import { errorText } from '../shared/errors';
 
 export interface C4CSystemDef extends NodeDef {
   baseUrl: string;
@@ -87,7 +88,7 @@ export default function register(RED: NodeAPI): void {
       });
     } catch (err) {
       // Messages from the client never contain credentials.
-      this.error(RED._('c4c-system.errors.config', { reason: (err as Error).message }));
+      this.error(RED._('c4c-system.errors.config', { reason: errorText(RED, 'c4c-system', err) }));
     }
 
     this.callAuth = callAuth;
