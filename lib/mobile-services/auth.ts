@@ -30,13 +30,6 @@ export class AuthHeaders {
     return this.auth.kind === 'oauth';
   }
 
-  /** The secrets a message must never show. */
-  secrets(): string[] {
-    if (this.auth.kind === 'apiKey') return [this.auth.apiKey];
-    if (this.auth.kind === 'basic') return [this.auth.key];
-    return [this.auth.clientSecret, this.token?.value ?? ''];
-  }
-
   async headers(): Promise<Record<string, string>> {
     const auth = this.auth;
     if (auth.kind === 'apiKey') return { 'X-API-Key': auth.apiKey };

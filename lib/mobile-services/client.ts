@@ -44,10 +44,17 @@ export class MobileServicesClient {
   requests = 0;
   readonly auth: AuthHeaders;
   private readonly http: AxiosInstance;
+  private readonly agents = { httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 32 }), httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 32 }) };
 
   constructor(private readonly config: MobileServicesConfig) {
-    this.http = config.http ?? defaultHttp(config.timeoutMs ?? 30_000);
+    this.http = config.http ?? defaultHttp(config.timeoutMs ?? 30_000, this.agents);
     this.auth = new AuthHeaders(config.auth, this.http, config.now);
+  }
+
+  /** Frees the kept-alive sockets; a later push opens new ones. */
+  close(): void {
+    this.agents.httpAgent.destroy();
+    this.agents.httpsAgent.destroy();
   }
 
   /** The Micro App push URL in use: the configured one, or the v2 user push. */
@@ -58,22 +65,32 @@ export class MobileServicesClient {
   async push(target: PushTarget, notification: JsonObject): Promise<PushOutcome> {
     if (target.kind !== 'users') {
       const { path, body } = targetRequest(target, notification);
-      return merged([await this.post(this.applicationUrl(path), body)]);
+      return this.postAll(this.applicationUrl(path), [body]);
     }
-    const answers: unknown[] = [];
-    for (const users of chunks(target.users)) {
-      const { path, body } = targetRequest({ kind: 'users', users }, notification);
-      answers.push(await this.post(this.applicationUrl(path), body));
-    }
-    return merged(answers);
+    const bodies = chunks(target.users).map((users) => targetRequest({ kind: 'users', users }, notification).body);
+    return this.postAll(this.applicationUrl('notifications/users'), bodies);
   }
 
   /** A Micro App push of `content` ({msgtype, <msgtype>: {…}}) to WeCom/WeChat user ids. */
   async pushMicroApp(content: JsonObject, users: string[]): Promise<PushOutcome> {
-    const answers: unknown[] = [];
     const now = new Date((this.config.now ?? Date.now)());
-    for (const part of chunks(users)) {
-      answers.push(await this.post(this.wechatPushUrl, microAppBody(content, part, this.config.usersPlacement ?? 'top', now)));
+    const bodies = chunks(users).map((part) => microAppBody(content, part, this.config.usersPlacement ?? 'top', now));
+    return this.postAll(this.wechatPushUrl, bodies);
+  }
+
+  /**
+   * Sends the requests of one push in order. When one fails after others were sent, its
+   * error carries `delivered`: the merged answer of those that were.
+   */
+  private async postAll(url: string, bodies: JsonObject[]): Promise<PushOutcome> {
+    const answers: unknown[] = [];
+    for (const body of bodies) {
+      try {
+        answers.push(await this.post(url, body));
+      } catch (err) {
+        if (err instanceof MobileServicesError && answers.length) err.delivered = merged(answers);
+        throw err;
+      }
     }
     return merged(answers);
   }
@@ -158,11 +175,10 @@ function pathOf(url: string): string {
   }
 }
 
-function defaultHttp(timeoutMs: number): AxiosInstance {
+function defaultHttp(timeoutMs: number, agents: { httpAgent: HttpAgent; httpsAgent: HttpsAgent }): AxiosInstance {
   return axios.create({
     timeout: timeoutMs,
-    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 32 }),
-    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 32 }),
+    ...agents,
     // Media travel inline as base64: a 20 MB file is about 27 MB of JSON.
     maxBodyLength: 32 * 1024 * 1024,
     maxContentLength: 4 * 1024 * 1024,

@@ -20,6 +20,8 @@ export class MobileServicesError extends Error {
   readonly code: string;
   readonly textCode: string;
   readonly params: Record<string, string | number>;
+  /** A push split into several requests: what the requests sent before this one answered. */
+  delivered?: { status: unknown; pushResults: unknown[]; responses: unknown[] };
 
   constructor(
     readonly kind: MobileServicesErrorKind,

@@ -61,6 +61,7 @@ export default function register(RED: NodeAPI): void {
       return client;
     };
     this.on('close', () => {
+      client?.close();
       client = null;
     });
   }

@@ -115,6 +115,18 @@ describe('lib/mobile-services client', () => {
     assert.equal(outcome.responses.length, 3);
   });
 
+  it('keeps what the earlier requests of a split push answered on the error of a later one', async () => {
+    const users = Array.from({ length: 1001 }, (_, i) => `U${i}`);
+    users[0] = 'P000001';
+    const err = await rejection(client().push({ kind: 'users', users }, { alert: 'x' }));
+    assert.equal(err.status, 400, 'the second request reached no registration');
+    assert.deepEqual(
+      err.delivered?.pushResults.map((r) => (r as { target: string }).target),
+      ['P000001'],
+    );
+    assert.equal(sandbox.mobileServices.deliveries.length, 1);
+  });
+
   for (const fault of [{ status: 503 }, { status: 429 }, { reset: true }]) {
     it(`retries ${JSON.stringify(fault)} with backoff and then succeeds`, async () => {
       sandbox.mobileServices.inject({ api: 'push', times: 2, ...fault });
