@@ -59,5 +59,22 @@ export function demoEnvironment(sandboxBaseUrl: string): Record<string, string> 
     C4C_FLOWS_CHANGED_BY: DEMO_C4C.userName,
     C4C_NOTIFY_USER: DEMO_C4C.notifyUser,
     C4C_NOTIFY_PASSWORD: DEMO_C4C.notifyPassword,
+    MS_SERVER_URL: `${sandboxBaseUrl}/mobile-services`,
+    MS_APP_ID: DEMO_MOBILE_SERVICES.appId,
+    MS_API_KEY: DEMO_MOBILE_SERVICES.apiKey,
   };
 }
+
+/**
+ * The Mobile Services application the sandbox serves: its push service key (with the
+ * key's alias for Basic), an OAuth client, and the users with registrations.
+ */
+export const DEMO_MOBILE_SERVICES = {
+  appId: 'com.sandbox.timeoff',
+  apiKey: 'sandbox-ms-push-key-0005',
+  keyAlias: 'sandbox-push-key',
+  clientId: 'sb-sandbox-mobile-services!t5',
+  clientSecret: 'sandbox-ms-client-secret-0006',
+  /** WeCom UserIDs registered for the Micro App. */
+  microAppUsers: ['P000001', 'P000002'],
+};

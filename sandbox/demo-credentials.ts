@@ -39,6 +39,12 @@ const RULES: CredentialRule[] = [
     value: '/c4c/notify',
     credentials: { user: '${C4C_NOTIFY_USER}', password: '${C4C_NOTIFY_PASSWORD}' },
   },
+  {
+    type: 'mobile-services-app',
+    property: 'serverUrl',
+    value: '${MS_SERVER_URL}',
+    credentials: { apiKey: '${MS_API_KEY}' },
+  },
 ];
 
 /** The credentials file content (node id → credentials) for the given flows. */

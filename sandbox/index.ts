@@ -3,6 +3,7 @@
  * (npm start), the CLI and the tests all start the sandbox through this function.
  */
 import { C4CStandIn, C4CStandInOptions } from './c4c';
+import { MobileServicesOptions, MobileServicesStandIn } from './mobile-services';
 import { SandboxServer, StandIn } from './server';
 import { OfficialApiOptions, WeChatApiStandIn } from './wechat-api';
 import { WeComApiOptions, WeComApiStandIn } from './wecom-api';
@@ -16,6 +17,8 @@ export interface Sandbox {
   wechat: WeChatApiStandIn;
   /** WeCom API stand-in at `${baseUrl}/wecom`: recorded messages, fault injection. */
   wecom: WeComApiStandIn;
+  /** SAP Mobile Services push stand-in at `${baseUrl}/mobile-services`: recorded deliveries, fault injection. */
+  mobileServices: MobileServicesStandIn;
   close(): Promise<void>;
 }
 
@@ -25,15 +28,17 @@ export interface SandboxOptions {
   wechat?: OfficialApiOptions;
   wecom?: WeComApiOptions;
   c4c?: C4CStandInOptions;
+  mobileServices?: MobileServicesOptions;
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const c4c = new C4CStandIn(options.c4c);
   const wechat = new WeChatApiStandIn(options.wechat);
   const wecom = new WeComApiStandIn(options.wecom);
-  const standIns: StandIn[] = [c4c, wechat, wecom];
+  const mobileServices = new MobileServicesStandIn(options.mobileServices);
+  const standIns: StandIn[] = [c4c, wechat, wecom, mobileServices];
   const server = new SandboxServer(standIns);
   const baseUrl = await server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   c4c.tenantUrl = `${baseUrl}/c4c`;
-  return { baseUrl, server, c4c, wechat, wecom, close: () => server.close() };
+  return { baseUrl, server, c4c, wechat, wecom, mobileServices, close: () => server.close() };
 }

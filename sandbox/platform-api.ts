@@ -17,6 +17,8 @@ export interface Fault {
   errmsg?: string;
   /** Answer with this HTTP status (e.g. 502) and no JSON. */
   status?: number;
+  /** Drop the connection without answering, as a reset by a proxy would. */
+  reset?: boolean;
   /** Wait this long before answering (alone: a slow but normal answer). */
   delayMs?: number;
   times?: number;
@@ -58,6 +60,10 @@ export class FaultInjector {
     fault.times = (fault.times ?? 1) - 1;
     if (fault.times <= 0) this.faults.splice(index, 1);
     if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault.reset) {
+      res.socket?.destroy();
+      return true;
+    }
     if (fault.status) {
       sendText(res, fault.status, 'upstream unavailable');
       return true;

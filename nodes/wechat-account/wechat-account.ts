@@ -10,6 +10,7 @@ import { DeliveryRegistry } from '../../lib/wechat/deliveries';
 import { storeSelection } from '../shared/store-selection';
 import { userDir } from '../shared/settings';
 import { TokenMode, WeChatApiClient } from '../../lib/wechat/api-client';
+import { UNSET_ENV, warnUnsetEnv } from '../shared/env';
 
 export interface WeChatAccountDef extends NodeDef {
   kind: AccountKind;
@@ -56,19 +57,7 @@ export const DEFAULT_API_BASE: Record<AccountKind, string> = {
   wecom: 'https://qyapi.weixin.qq.com',
 };
 
-/** A property whose whole value is still ${NAME}: Node-RED found no such environment variable. */
-const UNSET_ENV = /^\$\{\w+\}$/;
-
 export default function register(RED: NodeAPI): void {
-  /** Names the settings that still read ${NAME}, without ever logging a value that was set. */
-  function warnUnsetEnv(node: Node, values: Record<string, string | undefined>): void {
-    for (const [property, value] of Object.entries(values)) {
-      if (typeof value === 'string' && UNSET_ENV.test(value)) {
-        node.warn(RED._('wechat-account.warn.unsetEnv', { property, variable: value.slice(2, -1) }));
-      }
-    }
-  }
-
   function WeChatAccount(this: WeChatAccountNode, config: WeChatAccountDef) {
     RED.nodes.createNode(this, config);
     this.kind = config.kind === 'wecom' ? 'wecom' : 'official';
@@ -77,7 +66,7 @@ export default function register(RED: NodeAPI): void {
     // Node-RED leaves "${NAME}" as it is when the variable is not set: an unset API base means the default.
     const apiBase = (config.apiBase ?? '').trim();
     this.apiBase = (UNSET_ENV.test(apiBase) ? '' : apiBase.replace(/\/+$/, '')) || DEFAULT_API_BASE[this.kind];
-    warnUnsetEnv(this, { appId: this.appId, agentId: this.agentId, ...this.credentials });
+    warnUnsetEnv(RED, this, 'wechat-account.warn.unsetEnv', { appId: this.appId, agentId: this.agentId, ...this.credentials });
     const emptyReceiverId = config.emptyReceiverId === true;
     const acceptPlain = this.kind === 'official' && config.acceptPlain === true;
     this.callbackAccount = () => ({

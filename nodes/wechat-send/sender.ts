@@ -17,6 +17,7 @@ import { configNode } from '../shared/config-node';
 import { flowError } from '../shared/errors';
 import { evaluateProperty } from '../shared/properties';
 import { NodeStatus } from '../shared/status';
+import { mimeTypeOf } from '../../lib/common/mime-types';
 
 
 interface SendMessage extends NodeMessage {
@@ -37,17 +38,6 @@ const DEFAULT_FILENAMES: Record<string, string> = {
   file: 'file.bin',
   thumb: 'thumb.jpg',
 };
-const CONTENT_TYPES: Record<string, string> = {
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  gif: 'image/gif',
-  amr: 'audio/amr',
-  mp3: 'audio/mpeg',
-  mp4: 'video/mp4',
-  pdf: 'application/pdf',
-};
-
 export function startSender(RED: NodeAPI, node: Node, config: WeChatSendDef): void {
   const evaluate = (value: string, type: string, msg: NodeMessage) => evaluateProperty(RED, node, value, type, msg);
   // Config nodes start before the nodes that use them, so both are resolved once.
@@ -78,7 +68,7 @@ export function startSender(RED: NodeAPI, node: Node, config: WeChatSendDef): vo
     if (Buffer.isBuffer(payload)) {
       const type = stringOr(msg.mediaType, config.mediaType || 'image');
       const filename = stringOr(msg.filename, DEFAULT_FILENAMES[type] || 'media.bin');
-      const contentType = stringOr(msg.contentType, CONTENT_TYPES[filename.split('.').pop()?.toLowerCase() ?? ''] || 'application/octet-stream');
+      const contentType = stringOr(msg.contentType, mimeTypeOf(filename));
       // Type, size and recipients are checked before the upload spends any quota.
       const messageFor = prepareMediaMessage(account.kind, type, payload, defaults, {
         thumbMediaId: optionalString(msg.thumbMediaId),

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { createServer, Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { Node, NodeAPI } from 'node-red';
+import type { Node, NodeAPI, NodeMessage } from 'node-red';
 
 // The helper ships no types; this is the part of it we use.
 interface TestHelper {
@@ -106,6 +106,27 @@ export class NodeRedHarness {
     const node = helper.getNode(id);
     if (!node) throw new Error(`node ${id} is not loaded`);
     return node as T;
+  }
+
+  /**
+   * Sends `msg` to node `target`; resolves with what node `out` received, or with what
+   * done(err) reported (what a Catch node receives).
+   */
+  roundTrip<M extends NodeMessage>(msg: M, target: string, out = 'out'): Promise<{ out?: M; caught?: { error: Error; msg: M } }> {
+    return new Promise((resolve) => {
+      const node = this.getNode(target);
+      const onError = (call: { args: [Error, M] }) => {
+        this.getNode(out).removeListener('input', onOut);
+        resolve({ caught: { error: call.args[0], msg: call.args[1] } });
+      };
+      const onOut = (m: M) => {
+        node.removeListener('call:error', onError);
+        resolve({ out: m });
+      };
+      this.getNode(out).once('input', onOut);
+      node.once('call:error', onError);
+      node.receive(msg);
+    });
   }
 
   /** Stops the flows (routes are removed here) but keeps the HTTP server, to prove removal. */

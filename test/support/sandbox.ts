@@ -1,6 +1,6 @@
 /**
  * The sandbox around a describe block: started once before it, closed after it, and its
- * Official Account, WeCom API and C4C stand-ins reset before each test, so no test sees the
+ * Official Account, WeCom API, C4C and Mobile Services stand-ins reset before each test, so no test sees the
  * tokens, messages, media, customers or faults another one left behind.
  */
 import { Sandbox, SandboxOptions, startSandbox } from '../../sandbox';
@@ -16,5 +16,6 @@ export function withSandbox(started: (sandbox: Sandbox) => void, options: Sandbo
     sandbox?.wechat.reset();
     sandbox?.wecom.reset();
     sandbox?.c4c.reset();
+    sandbox?.mobileServices.reset();
   });
 }

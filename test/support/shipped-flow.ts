@@ -18,6 +18,7 @@ const CORE_NODES: Record<string, string> = {
   debug: 'common/21-debug.js',
   catch: 'common/25-catch.js',
   comment: 'common/90-comment.js',
+  inject: 'common/20-inject.js',
   link: 'common/60-link.js',
 };
 

@@ -62,22 +62,7 @@ describe('wechat-send node', () => {
   }
 
   /** Resolves with the output message, or with what done(err) reported (what a Catch node receives). */
-  function roundTrip(msg: Msg, target = 'send'): Promise<{ out?: Msg; caught?: { error: Error; msg: Msg } }> {
-    return new Promise((resolve) => {
-      const node = harness.getNode(target);
-      const onError = (call: { args: [Error, Msg] }) => {
-        harness.getNode('out').removeListener('input', onOut);
-        resolve({ caught: { error: call.args[0], msg: call.args[1] } });
-      };
-      const onOut = (m: Msg) => {
-        node.removeListener('call:error', onError);
-        resolve({ out: m });
-      };
-      harness.getNode('out').once('input', onOut);
-      node.once('call:error', onError);
-      node.receive(msg);
-    });
-  }
+  const roundTrip = (msg: Msg, target = 'send') => harness.roundTrip(msg, target);
 
   const lastStatus = () => {
     const spy = (harness.getNode('send') as Node & { status: StatusSpy }).status;

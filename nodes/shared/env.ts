@@ -1,0 +1,23 @@
+/**
+ * Settings given as ${NAME}: Node-RED substitutes set variables in properties and
+ * credentials, and leaves "${NAME}" as it is when the variable is not set.
+ */
+import type { Node, NodeAPI } from 'node-red';
+
+/** A value whose whole text is still ${NAME}: Node-RED found no such environment variable. */
+export const UNSET_ENV = /^\$\{\w+\}$/;
+
+/** The value, or '' when it is an unset ${NAME}. */
+export function setOrEmpty(value: string | undefined): string {
+  const text = (value ?? '').trim();
+  return UNSET_ENV.test(text) ? '' : text;
+}
+
+/** Names the settings that still read ${NAME}, without ever logging a value that was set. */
+export function warnUnsetEnv(RED: NodeAPI, node: Node, messageKey: string, values: Record<string, string | undefined>): void {
+  for (const [property, value] of Object.entries(values)) {
+    if (typeof value === 'string' && UNSET_ENV.test(value)) {
+      node.warn(RED._(messageKey, { property, variable: value.slice(2, -1) }));
+    }
+  }
+}
