@@ -19,6 +19,8 @@ export interface MobileServicesConfig {
   /** Full URL of the Micro App push; empty gives the v2 user push of the application. */
   wechatPushUrl?: string;
   usersPlacement?: UsersPlacement;
+  /** Body field naming the topic of a topic push; not confirmed, default 'topic'. */
+  topicField?: string;
   /** Multitenant setups: sent as x-tenant-id. */
   tenantId?: string;
   /** Retries after the first attempt (default 3). */
@@ -64,7 +66,7 @@ export class MobileServicesClient {
 
   async push(target: PushTarget, notification: JsonObject): Promise<PushOutcome> {
     if (target.kind !== 'users') {
-      const { path, body } = targetRequest(target, notification);
+      const { path, body } = targetRequest(target, notification, this.config.topicField);
       return this.postAll(this.applicationUrl(path), [body]);
     }
     const bodies = chunks(target.users).map((users) => targetRequest({ kind: 'users', users }, notification).body);

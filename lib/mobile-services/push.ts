@@ -61,7 +61,8 @@ export function chunks<T>(items: T[], size = MAX_USERS_PER_REQUEST): T[][] {
 }
 
 /** The path below `/v2/backend/applications/{appId}/` and the body of a push to `target`. */
-export function targetRequest(target: PushTarget, notification: JsonObject): { path: string; body: JsonObject } {
+/** `topicField`: the body field that names a topic (not confirmed; 'topic' is the likeliest). */
+export function targetRequest(target: PushTarget, notification: JsonObject, topicField = 'topic'): { path: string; body: JsonObject } {
   const enc = encodeURIComponent;
   switch (target.kind) {
     case 'users':
@@ -71,7 +72,7 @@ export function targetRequest(target: PushTarget, notification: JsonObject): { p
     case 'group':
       return { path: `groups/${enc(target.group)}/notifications`, body: { notification } };
     case 'topic':
-      return { path: 'topics/notifications', body: { topic: target.topic, notification } };
+      return { path: 'topics/notifications', body: { [topicField]: target.topic, notification } };
     case 'all':
       return { path: 'notifications', body: { notification } };
   }

@@ -17,6 +17,8 @@ export interface MobileServicesAppDef extends NodeDef {
   tokenUrl: string;
   wechatPushUrl: string;
   usersPlacement: UsersPlacement;
+  /** Body field naming a push's topic; not confirmed by the reference. */
+  topicField?: string;
   tenantId: string;
 }
 
@@ -54,6 +56,7 @@ export default function register(RED: NodeAPI): void {
         auth: authOf(config, credentials),
         wechatPushUrl: setOrEmpty(config.wechatPushUrl) || undefined,
         usersPlacement: config.usersPlacement === 'wechat' ? 'wechat' : 'top',
+        topicField: /^[A-Za-z_][\w]*$/.test((config.topicField ?? '').trim()) ? (config.topicField ?? '').trim() : 'topic',
         tenantId: setOrEmpty(config.tenantId) || undefined,
         retries: numberSetting(RED, 'mobileServicesAppRetries', 3, 0, 10),
         retryDelayMs: numberSetting(RED, 'mobileServicesAppRetryDelay', 500, 0, 8000),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Sandbox } from '../../../sandbox';
 import { DEMO_MOBILE_SERVICES } from '../../../sandbox/demo-accounts';
-import { MEDIA_LIMITS, MobileServicesAuth, MobileServicesClient, MobileServicesConfig, MobileServicesError, mediaContent, textContent } from '../../../lib/mobile-services';
+import { MEDIA_LIMITS, MobileServicesAuth, MobileServicesClient, MobileServicesConfig, MobileServicesError, mediaContent, textContent, targetRequest } from '../../../lib/mobile-services';
 import { withSandbox } from '../../support/sandbox';
 
 const ms = DEMO_MOBILE_SERVICES;
@@ -52,6 +52,11 @@ describe('lib/mobile-services client', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('names the topic of a topic push in the configured body field', () => {
+    assert.deepEqual(targetRequest({ kind: 'topic', topic: 'leave' }, { alert: 'a' }).body, { topic: 'leave', notification: { alert: 'a' } });
+    assert.deepEqual(targetRequest({ kind: 'topic', topic: 'leave' }, { alert: 'a' }, 'topicName').body, { topicName: 'leave', notification: { alert: 'a' } });
   });
 
   it('authenticates with Basic (key alias and key) and with a cached OAuth bearer token', async () => {
