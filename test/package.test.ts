@@ -82,6 +82,24 @@ describe('package', () => {
     });
   }
 
+  it("no node's editor defaults use a property name the editor keeps for itself (it drops them, with a console warning)", () => {
+    // The editor's own list, read from the editor Node-RED ships, so a new release's additions count too.
+    const editor = readFileSync(require.resolve('@node-red/editor-client/public/red/red.js', { paths: [require.resolve('node-red')] }), 'utf8');
+    const list = /const internalProperties = \[([^\]]*)\]/.exec(editor);
+    assert.ok(list, "the editor's list of internal properties was found");
+    const internal = new Set([...list[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]));
+    assert.ok(internal.has('users') && internal.has('wires'));
+    for (const file of Object.values(pkg['node-red'].nodes)) {
+      const html = readFileSync(join(root, file.replace(/\.js$/, '.html')), 'utf8');
+      const defaults = /defaults:\s*\{([\s\S]*?)\n\s{4}\},/.exec(html);
+      assert.ok(defaults, `${file}: defaults found`);
+      const names = [...defaults[1].matchAll(/^\s{6}(\w+):/gm)].map((m) => m[1]);
+      assert.ok(names.length > 0, `${file}: default names read`);
+      const clashes = names.filter((n) => internal.has(n));
+      assert.deepEqual(clashes, [], `${file} uses internal property names`);
+    }
+  });
+
   it('examples are top-level arrays covering every non-config node type', () => {
     const nonConfig = new Set<string>();
     for (const [, file] of entries) {

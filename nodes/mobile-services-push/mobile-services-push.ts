@@ -13,8 +13,8 @@ export interface MobileServicesPushDef extends NodeDef {
   app: string;
   mode: PushMode;
   target: TargetKind;
-  users: string;
-  usersType: string;
+  recipients: string;
+  recipientsType: string;
   targetName: string;
   targetNameType: string;
   mediaType: string;

@@ -47,7 +47,7 @@ export function startPusher(RED: NodeAPI, node: Node, config: MobileServicesPush
   const status = new NodeStatus(node);
 
   async function users(msg: NodeMessage): Promise<string[]> {
-    const list = userList(config.users ? await evaluate(config.users, config.usersType, msg) : undefined);
+    const list = userList(config.recipients ? await evaluate(config.recipients, config.recipientsType, msg) : undefined);
     if (!list.length) throw inputError('ms_no_users', 'the push names no users');
     return list;
   }

@@ -27,7 +27,7 @@ describe('mobile-services-push node', () => {
       [
         { id: 'tab', type: 'tab' },
         appNode,
-        { id: 'push', type: 'mobile-services-push', z: 'tab', app: 'app', mode: 'microApp', target: 'users', users: 'users', usersType: 'msg', wires: [['out']], ...push },
+        { id: 'push', type: 'mobile-services-push', z: 'tab', app: 'app', mode: 'microApp', target: 'users', recipients: 'users', recipientsType: 'msg', wires: [['out']], ...push },
         { id: 'out', type: 'helper', z: 'tab' },
       ],
       credentials,
@@ -62,7 +62,7 @@ describe('mobile-services-push node', () => {
   });
 
   it('sends a Buffer as media_file_encoded with the MIME type of msg.filename', async () => {
-    await load({ users: 'P000001,P000002', usersType: 'str', mediaType: 'file' });
+    await load({ recipients: 'P000001,P000002', recipientsType: 'str', mediaType: 'file' });
     const pdf = Buffer.from('%PDF-1.4 leave request');
     await roundTrip({ payload: pdf, filename: 'request.pdf' });
     assert.deepEqual(wechatOf().file, { media_file_encoded: `data:application/pdf;base64,${pdf.toString('base64')}`, media_file_name: 'request.pdf' });
@@ -70,7 +70,7 @@ describe('mobile-services-push node', () => {
   });
 
   it('refuses an oversized voice before sending anything', async () => {
-    await load({ users: 'P000001', usersType: 'str' });
+    await load({ recipients: 'P000001', recipientsType: 'str' });
     const { error } = await roundTrip({ payload: Buffer.alloc(2 * 1024 * 1024 + 1), mediaType: 'voice', filename: 'v.amr' });
     assert.match(String(error?.message), /voice of 2097153 bytes is outside what WeCom accepts/);
     assert.equal(sandbox.mobileServices.pushRequestCount, 0);
@@ -83,7 +83,7 @@ describe('mobile-services-push node', () => {
     news: { articles: [{ title: 'Leave approved', url: 'https://example.com/leave/1' }] },
   })) {
     it(`passes a ${msgtype} object payload through as notification.wechat.${msgtype}`, async () => {
-      await load({ users: 'P000002', usersType: 'str' });
+      await load({ recipients: 'P000002', recipientsType: 'str' });
       await roundTrip({ payload: { msgtype, [msgtype]: content } });
       assert.deepEqual(wechatOf()[msgtype], content);
     });
@@ -100,7 +100,7 @@ describe('mobile-services-push node', () => {
   });
 
   it('pushes a string alert to a device, a topic and all users', async () => {
-    await load({ mode: 'generic', target: 'device', users: 'P000001', usersType: 'str', targetName: 'sandbox-device-1', targetNameType: 'str' });
+    await load({ mode: 'generic', target: 'device', recipients: 'P000001', recipientsType: 'str', targetName: 'sandbox-device-1', targetNameType: 'str' });
     await roundTrip({ payload: 'to the device' });
     await harness.unload();
     await load({ mode: 'generic', target: 'topic', targetName: 'topic', targetNameType: 'msg' });
@@ -120,7 +120,7 @@ describe('mobile-services-push node', () => {
   });
 
   it('sends a 4xx to done(err) with the status and the server message, without retrying', async () => {
-    await load({ users: 'nobody', usersType: 'str' });
+    await load({ recipients: 'nobody', recipientsType: 'str' });
     const { error } = await roundTrip({ payload: 'hello' });
     assert.match(String(error?.message), /failed with HTTP 400: No registrations for the given users/);
     assert.equal((error as Error & { status?: number }).status, 400);
@@ -129,7 +129,7 @@ describe('mobile-services-push node', () => {
   });
 
   it('retries 503 and connection resets, then delivers once', async () => {
-    await load({ users: 'P000001', usersType: 'str' });
+    await load({ recipients: 'P000001', recipientsType: 'str' });
     sandbox.mobileServices.inject({ api: 'push', status: 503 });
     sandbox.mobileServices.inject({ api: 'push', reset: true });
     const { out } = await roundTrip({ payload: 'after retries' });
@@ -143,11 +143,11 @@ describe('mobile-services-push node', () => {
     process.env.WXB_TEST_MS_SECRET = ms.clientSecret;
     try {
       const oauthApp = app({ serverUrl: '${WXB_TEST_MS_SERVER}', authType: 'oauth', tokenUrl: `${sandbox.baseUrl}/mobile-services/oauth/token` });
-      await load({ users: 'P000001', usersType: 'str' }, oauthApp, { app: { clientId: ms.clientId, clientSecret: '${WXB_TEST_MS_SECRET}' } });
+      await load({ recipients: 'P000001', recipientsType: 'str' }, oauthApp, { app: { clientId: ms.clientId, clientSecret: '${WXB_TEST_MS_SECRET}' } });
       await roundTrip({ payload: 'via bearer' });
       assert.equal(sandbox.mobileServices.deliveries[0].auth, 'bearer');
       await harness.unload();
-      await load({ users: 'P000001', usersType: 'str' }, oauthApp, { app: { clientId: ms.clientId, clientSecret: 'a-wrong-client-secret' } });
+      await load({ recipients: 'P000001', recipientsType: 'str' }, oauthApp, { app: { clientId: ms.clientId, clientSecret: 'a-wrong-client-secret' } });
       const { error } = await roundTrip({ payload: 'refused' });
       assert.match(String(error?.message), /token URL refused the OAuth client \(HTTP 401: Bad credentials\)/);
       assert.doesNotMatch(JSON.stringify({ message: error?.message, ...error }), /a-wrong-client-secret/);
