@@ -9,6 +9,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { C4CAuthConfig, C4CClient, CallAuth, customServicePath, DEFAULT_SCOPE, defaultTokenUrl, STANDARD_SERVICE_PATH } from '../../lib/c4c';
 import { numericSetting } from '../shared/numeric-setting';
 import { errorText } from '../shared/errors';
+import { unsetVariable } from '../shared/env';
 
 export interface C4CSystemDef extends NodeDef {
   baseUrl: string;
@@ -73,9 +74,8 @@ export default function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     this.client = null;
     try {
-      // Node-RED leaves "${NAME}" as it is when the environment variable is not set.
-      const unset = /^\$\{(\w+)\}$/.exec((config.baseUrl ?? '').trim());
-      if (unset) throw new Error(RED._('c4c-system.errors.unsetEnv', { variable: unset[1] }));
+      const variable = unsetVariable(config.baseUrl);
+      if (variable) throw new Error(RED._('c4c-system.errors.unsetEnv', { variable }));
       const servicePath = config.service === 'custom' ? customServicePath((config.customService ?? '').trim()) : STANDARD_SERVICE_PATH;
       this.client = new C4CClient({
         baseUrl: config.baseUrl ?? '',

@@ -7,6 +7,12 @@ import type { Node, NodeAPI } from 'node-red';
 /** A value whose whole text is still ${NAME}: Node-RED found no such environment variable. */
 export const UNSET_ENV = /^\$\{\w+\}$/;
 
+/** The variable's name when `value` is an unset ${NAME}, else null. */
+export function unsetVariable(value: string | undefined): string | null {
+  const text = (value ?? '').trim();
+  return UNSET_ENV.test(text) ? text.slice(2, -1) : null;
+}
+
 /** The value, or '' when it is an unset ${NAME}. */
 export function setOrEmpty(value: string | undefined): string {
   const text = (value ?? '').trim();
@@ -16,8 +22,7 @@ export function setOrEmpty(value: string | undefined): string {
 /** Names the settings that still read ${NAME}, without ever logging a value that was set. */
 export function warnUnsetEnv(RED: NodeAPI, node: Node, messageKey: string, values: Record<string, string | undefined>): void {
   for (const [property, value] of Object.entries(values)) {
-    if (typeof value === 'string' && UNSET_ENV.test(value)) {
-      node.warn(RED._(messageKey, { property, variable: value.slice(2, -1) }));
-    }
+    const variable = unsetVariable(value);
+    if (variable) node.warn(RED._(messageKey, { property, variable }));
   }
 }

@@ -18,7 +18,7 @@ const LOOKS: Record<StatusLook, Pick<NodeRedStatus, 'fill' | 'shape'>> = {
 };
 
 export class NodeStatus {
-  private pending: NodeRedStatus | null = null;
+  private pending: { status: NodeRedStatus; key: string } | null = null;
   private shown: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private last = 0;
@@ -53,14 +53,14 @@ export class NodeStatus {
     const status: NodeRedStatus = { ...LOOKS[look], text };
     const key = `${look}|${text}`;
     if (this.timer) {
-      this.pending = status;
+      this.pending = { status, key };
       return;
     }
     // The same status again changes nothing in the editor: it is not sent.
     if (key === this.shown) return;
     const wait = this.intervalMs - (this.now() - this.last);
     if (wait <= 0) return this.send(status, key);
-    this.pending = status;
+    this.pending = { status, key };
     this.timer = setTimeout(() => this.flush(), wait);
   }
 
@@ -80,9 +80,9 @@ export class NodeStatus {
 
   private flush(): void {
     this.timer = null;
-    const status = this.pending;
+    const pending = this.pending;
     this.pending = null;
-    if (status) this.send(status, `${lookOf(status)}|${status.text}`);
+    if (pending) this.send(pending.status, pending.key);
   }
 
   private send(status: NodeRedStatus, key: string): void {
@@ -90,9 +90,4 @@ export class NodeStatus {
     this.shown = key;
     this.node.status(status);
   }
-}
-
-function lookOf(status: NodeRedStatus): StatusLook {
-  const found = (Object.keys(LOOKS) as StatusLook[]).find((look) => LOOKS[look].fill === status.fill && LOOKS[look].shape === status.shape);
-  return found ?? 'idle';
 }

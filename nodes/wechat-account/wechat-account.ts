@@ -10,7 +10,7 @@ import { DeliveryRegistry } from '../../lib/wechat/deliveries';
 import { storeSelection } from '../shared/store-selection';
 import { userDir } from '../shared/settings';
 import { TokenMode, WeChatApiClient } from '../../lib/wechat/api-client';
-import { UNSET_ENV, warnUnsetEnv } from '../shared/env';
+import { setOrEmpty, warnUnsetEnv } from '../shared/env';
 
 export interface WeChatAccountDef extends NodeDef {
   kind: AccountKind;
@@ -64,8 +64,7 @@ export default function register(RED: NodeAPI): void {
     this.appId = (config.appId ?? '').trim();
     this.agentId = String(config.agentId ?? '').trim();
     // Node-RED leaves "${NAME}" as it is when the variable is not set: an unset API base means the default.
-    const apiBase = (config.apiBase ?? '').trim();
-    this.apiBase = (UNSET_ENV.test(apiBase) ? '' : apiBase.replace(/\/+$/, '')) || DEFAULT_API_BASE[this.kind];
+    this.apiBase = setOrEmpty(config.apiBase).replace(/\/+$/, '') || DEFAULT_API_BASE[this.kind];
     warnUnsetEnv(RED, this, 'wechat-account.warn.unsetEnv', { appId: this.appId, agentId: this.agentId, ...this.credentials });
     const emptyReceiverId = config.emptyReceiverId === true;
     const acceptPlain = this.kind === 'official' && config.acceptPlain === true;

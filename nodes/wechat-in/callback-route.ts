@@ -43,23 +43,25 @@ export function startCallbackRoute(RED: NodeAPI, node: Node, config: WeChatInDef
   const replayWindow = numericSetting(config.replayWindow, 300);
   const replyTimeoutMs = numericSetting(config.replyTimeout, DEFAULT_REPLY_TIMEOUT_S, 0, MAX_REPLY_TIMEOUT_S) * 1000;
   const maxBody = numberSetting(RED, 'wechatInMaxBody', DEFAULT_MAX_BODY);
+  if (!account) return notStarted(new Error(RED._('wechat-in.errors.noAccount')));
+  // Named once it is known to be there: the handlers below are hoisted and see no narrowing.
+  const owner: WeChatAccountNode = account;
   let endpoint: CallbackEndpoint;
   let path: string;
   try {
-    if (!account) throw new Error(RED._('wechat-in.errors.noAccount'));
     endpoint = new CallbackEndpoint(account.callbackAccount(), { replayWindowSeconds: replayWindow });
     path = routePath(config.url);
   } catch (err) {
     return notStarted(err);
   }
-  const tracker = new DeliveryTracker(account.deliveries);
+  const tracker = new DeliveryTracker(owner.deliveries);
   const ledger = new SignedQueryLedger(replayWindow);
   const counts = new RouteCounts(status, path);
   const warnings = new WarningThrottle((line) => node.warn(line));
   const more = (count: number) => (count ? RED._('wechat-in.warn.more', { count }) : '');
   const storeWarning = (err: Error) => warnings.report('store', (n) => RED._('wechat-in.warn.storeFailed', { detail: errorText(RED, 'wechat-in', err) }) + more(n));
-  const selectedStore = account.selectedStore();
-  const shared = selectedStore ? new SharedDeliveries(selectedStore, `${account.appId}:${account.agentId}`, storeWarning) : null;
+  const selectedStore = owner.selectedStore();
+  const shared = selectedStore ? new SharedDeliveries(selectedStore, `${owner.appId}:${owner.agentId}`, storeWarning) : null;
   const replies = new ReplyReachability(RED, node.id);
 
   let unmount: () => void;
@@ -111,7 +113,8 @@ export function startCallbackRoute(RED: NodeAPI, node: Node, config: WeChatInDef
       inbound = endpoint.open(req.query as CallbackQuery, body.toString('utf8'));
       if (!inbound.bodySigned) {
         ledger.record(inbound.signature, inbound.dedupKey);
-        await recordSharedSignature(inbound);
+        // No await (and no store round trip) on the hot path without a shared store.
+        if (shared) await recordSharedSignature(shared, inbound);
       }
     } catch (err) {
       reject(req, res, err);
@@ -143,10 +146,9 @@ export function startCallbackRoute(RED: NodeAPI, node: Node, config: WeChatInDef
   }
 
   /** With a shared store, one signed query carries one message across every instance too. */
-  async function recordSharedSignature(inbound: InboundMessage): Promise<void> {
-    if (!shared) return;
+  async function recordSharedSignature(deliveries: SharedDeliveries, inbound: InboundMessage): Promise<void> {
     try {
-      await shared.recordSignature(inbound.signature, inbound.dedupKey, ledger.keepMs);
+      await deliveries.recordSignature(inbound.signature, inbound.dedupKey, ledger.keepMs);
     } catch (err) {
       if (err instanceof CallbackError) throw err;
       // A store outage must not drop messages; this instance's own ledger still applies.
@@ -173,10 +175,10 @@ export function startCallbackRoute(RED: NodeAPI, node: Node, config: WeChatInDef
       _msgid: RED.util.generateId(),
       payload: fields,
       wechat: {
-        accountId: account!.id,
-        kind: account!.kind,
-        appId: account!.appId,
-        agentId: account!.agentId || undefined,
+        accountId: owner.id,
+        kind: owner.kind,
+        appId: owner.appId,
+        agentId: owner.agentId || undefined,
         from: text(fields, 'FromUserName') ?? '',
         to: text(fields, 'ToUserName') ?? '',
         msgType: text(fields, 'MsgType') ?? '',
