@@ -66,11 +66,14 @@ export function startNotificationRoute(RED: NodeAPI, node: NotificationNode, con
 
   const warnings = new WarningThrottle((text) => node.warn(text));
 
-  function reject(res: ServerResponse, code: number, reason: string, req: IncomingMessage): void {
-    // The reason names what was wrong, never what was sent as credentials.
+  /**
+   * `reason` is what C4C gets in the body, in English as the protocol's own texts are;
+   * `logged` is the same in the runtime's language. Neither names what was sent as credentials.
+   */
+  function reject(res: ServerResponse, code: number, reason: string, req: IncomingMessage, logged = reason): void {
     const from = req.socket.remoteAddress ?? '?';
     warnings.report(`${code} ${reason}`, (more) =>
-      RED._('c4c-notification-in.warn.rejected', { status: code, reason, from }) + (more ? RED._('c4c-notification-in.warn.more', { count: more }) : ''),
+      RED._('c4c-notification-in.warn.rejected', { status: code, reason: logged, from }) + (more ? RED._('c4c-notification-in.warn.more', { count: more }) : ''),
     );
     status.error(`${code}`);
     if (code === 401) res.setHeader('WWW-Authenticate', 'Basic realm="c4c-notification"');
@@ -107,18 +110,20 @@ export function startNotificationRoute(RED: NodeAPI, node: NotificationNode, con
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (requireAuth && !basicMatches(req.headers.authorization, user, password)) {
       req.resume();
-      return reject(res, 401, req.headers.authorization ? 'wrong credentials' : 'authentication required', req);
+      return req.headers.authorization
+        ? reject(res, 401, 'wrong credentials', req, RED._('c4c-notification-in.reason.wrongCredentials'))
+        : reject(res, 401, 'authentication required', req, RED._('c4c-notification-in.reason.authRequired'));
     }
     if (storeMissing) {
       req.resume();
-      return reject(res, 503, 'the selected store is not available; try again', req);
+      return reject(res, 503, 'the selected store is not available; try again', req, RED._('c4c-notification-in.reason.storeUnavailable'));
     }
     let notification: C4CNotification;
     try {
       const body = await readJsonBody(req, BODY_LIMIT, MAX_NOTIFICATION_DEPTH);
       notification = parseNotification(body.value, body.key);
     } catch (err) {
-      if (err instanceof BodyError) return reject(res, err.status, errorText(RED, 'c4c-notification-in', err), req);
+      if (err instanceof BodyError) return reject(res, err.status, err.message, req, errorText(RED, 'c4c-notification-in', err));
       if (err instanceof NotificationError) return reject(res, 400, err.message, req);
       throw err;
     }
@@ -141,7 +146,7 @@ export function startNotificationRoute(RED: NodeAPI, node: NotificationNode, con
     } catch (err) {
       // Not accepted: C4C is told to try again rather than told it arrived.
       node.error(RED._('c4c-notification-in.errors.storeFailed', { reason: errorText(RED, 'c4c-notification-in', err) }));
-      return reject(res, 503, 'the notification could not be stored; try again', req);
+      return reject(res, 503, 'the notification could not be stored; try again', req, RED._('c4c-notification-in.reason.storeFailed'));
     }
     res.statusCode = 202;
     res.end();
