@@ -13,6 +13,7 @@
  * Rounds alternate which of the two goes first, so neither always pays for the other's
  * garbage; a warm-up round is not counted; the medians are compared.
  */
+import { basicHeader } from '../lib/http/basic-auth';
 import http from 'node:http';
 import { C4CClient, STANDARD_SERVICE_PATH } from '../lib/c4c';
 import { DEMO_C4C } from '../sandbox/demo-accounts';
@@ -59,7 +60,7 @@ export const c4cSuite: BenchSuite = {
 
       sandbox.c4c.reset();
       sandbox.c4c.seedCustomers(ENTITIES);
-      const auth = 'Basic ' + Buffer.from(`${DEMO_C4C.user}:${DEMO_C4C.password}`).toString('base64');
+      const auth = basicHeader(DEMO_C4C.user, DEMO_C4C.password);
       const agent = new http.Agent({ keepAlive: true });
       const base = `${client.root}IndividualCustomerCollection?$format=json`;
       const rawRates: number[] = [];

@@ -19,6 +19,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basicCredentials, basicHeader } from '../lib/http/basic-auth';
 import { readBody, sendJson, sendText } from '../lib/http/body';
 import { boundaryOf, parseHttpMessage, splitMultipart } from '../lib/c4c/batch';
 import type { StandIn } from './server';
@@ -327,9 +328,8 @@ export class C4CStandIn implements StandIn {
   private authorised(req: IncomingMessage): boolean {
     const auth = req.headers.authorization ?? '';
     if (auth.startsWith('Bearer ')) return this.bearerTokens.has(auth.slice(7));
-    if (!auth.startsWith('Basic ')) return false;
-    const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
-    return decoded === `${this.user}:${this.password}`;
+    const given = basicCredentials(auth);
+    return given !== null && given.user === this.user && given.password === this.password;
   }
 
   private issueCsrf(res: ServerResponse): void {
@@ -676,7 +676,7 @@ export class C4CStandIn implements StandIn {
     try {
       const res = await fetch(consumer.url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: 'Basic ' + Buffer.from(`${consumer.user}:${consumer.password}`).toString('base64') },
+        headers: { 'Content-Type': 'application/json', Authorization: basicHeader(consumer.user, consumer.password) },
         body: JSON.stringify(payload),
         signal: AbortSignal.timeout(10_000),
       });

@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basicCredentials } from '../lib/http/basic-auth';
 import { readBody, sendJson } from '../lib/http/body';
 import { DEMO_MOBILE_SERVICES } from './demo-accounts';
 import { Fault, FaultInjector, JsonObject, TokenBook, isObject } from './platform-api';
@@ -253,14 +254,6 @@ async function readJsonBody(req: IncomingMessage): Promise<JsonObject | null> {
   } catch {
     return null;
   }
-}
-
-function basicCredentials(authorization: string): { user: string; password: string } | null {
-  const encoded = /^Basic (\S+)$/i.exec(authorization)?.[1];
-  if (!encoded) return null;
-  const text = Buffer.from(encoded, 'base64').toString('utf8');
-  const colon = text.indexOf(':');
-  return colon < 0 ? null : { user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
 function checkedUsers(value: unknown, field: string): string[] {

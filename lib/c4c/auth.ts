@@ -5,6 +5,7 @@
  * cached until shortly before it expires. Secrets only ever go into request headers
  * and form bodies; no message built here contains them.
  */
+import { basicHeader } from '../http/basic-auth';
 import { C4CError } from './errors';
 import type { HttpClient } from './http';
 
@@ -60,7 +61,7 @@ export class AuthProvider {
     switch (config.type) {
       case 'basic':
         if (!config.user) throw new C4CError('auth', 0, 'NO_CREDENTIALS', 'the C4C system has no user name');
-        return 'Basic ' + Buffer.from(`${config.user}:${config.password}`).toString('base64');
+        return basicHeader(config.user, config.password);
       case 'bearer':
         if (!config.token) throw new C4CError('auth', 0, 'NO_CREDENTIALS', 'the C4C system has no access token');
         return 'Bearer ' + config.token;
@@ -98,7 +99,7 @@ export class AuthProvider {
     const config = this.config as Extract<C4CAuthConfig, { type: 'saml-bearer' }>;
     const form = new URLSearchParams({ grant_type: SAML_BEARER_GRANT, client_id: config.clientId, scope: config.scope || DEFAULT_SCOPE, assertion });
     const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' };
-    if (config.clientSecret) headers.Authorization = 'Basic ' + Buffer.from(`${config.clientId}:${config.clientSecret}`).toString('base64');
+    if (config.clientSecret) headers.Authorization = basicHeader(config.clientId, config.clientSecret);
     const res = await this.http.send({ method: 'POST', url: config.tokenUrl, headers, body: form.toString() });
     let parsed: { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown } = {};
     try {

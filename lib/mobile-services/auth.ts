@@ -4,6 +4,7 @@
  * bearer token, fetched from the token URL and cached until shortly before it expires.
  */
 import type { AxiosInstance } from 'axios';
+import { basicHeader } from '../http/basic-auth';
 import { MobileServicesError, serverMessage } from './errors';
 
 export type MobileServicesAuth =
@@ -33,7 +34,7 @@ export class AuthHeaders {
   async headers(): Promise<Record<string, string>> {
     const auth = this.auth;
     if (auth.kind === 'apiKey') return { 'X-API-Key': auth.apiKey };
-    if (auth.kind === 'basic') return { Authorization: basic(auth.alias, auth.key) };
+    if (auth.kind === 'basic') return { Authorization: basicHeader(auth.alias, auth.key) };
     return { Authorization: `Bearer ${await this.bearer()}` };
   }
 
@@ -58,7 +59,7 @@ export class AuthHeaders {
     let answer;
     try {
       answer = await this.http.post(tokenUrl, 'grant_type=client_credentials', {
-        headers: { Authorization: basic(clientId, clientSecret), 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+        headers: { Authorization: basicHeader(clientId, clientSecret), 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
         validateStatus: () => true,
       });
     } catch (err) {
@@ -75,8 +76,4 @@ export class AuthHeaders {
     this.token = { value: body.access_token, renewAt: this.now() + Math.max(0, lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)) };
     return body.access_token;
   }
-}
-
-function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }

@@ -9,9 +9,10 @@
  * the 202 and emitted from there: an instance killed before its flow got it leaves it
  * to another instance (or to itself, restarted). Without one, it is at-most-once.
  */
-import { timingSafeEqual, createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeAPI, NodeMessage } from 'node-red';
+import { basicMatches } from '../../lib/http/basic-auth';
 import { BodyError, readJsonBody, sendJson } from '../../lib/http/body';
 import { C4CError, C4CNotification, DedupeWindow, MAX_NOTIFICATION_DEPTH, NotificationError, parseNotification } from '../../lib/c4c';
 import { QueueWorker, Store } from '../../lib/store';
@@ -32,16 +33,6 @@ interface DurableQueue {
 }
 
 const BODY_LIMIT = 1024 * 1024;
-
-/** The scheme is case-insensitive (RFC 9110); the credentials are compared in constant time. */
-function basicMatches(header: string | undefined, user: string, password: string): boolean {
-  if (!header || !user) return false;
-  const match = /^basic[ \t]+(\S+)[ \t]*$/i.exec(header);
-  if (!match) return false;
-  const given = createHash('sha256').update(Buffer.from(match[1], 'base64')).digest();
-  const expected = createHash('sha256').update(`${user}:${password}`, 'utf8').digest();
-  return timingSafeEqual(expected, given);
-}
 
 /** The part of a notification that is emitted, and kept in the store until then. */
 type NotificationPayload = Omit<C4CNotification, 'dedupeKey'>;
