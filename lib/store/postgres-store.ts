@@ -5,7 +5,7 @@
  */
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { MigrationStep, SqlDatabase, SqlExecutor, SqlValue, applySteps, numberedPlaceholders, qualifyTables } from './sql';
-import { PostgresStoreConfig, QueueItem, Store, StoreError, StoreOptions, checkIdentifier, checkSchemaVersion } from './types';
+import { PostgresStoreConfig, QueueItem, Store, StoreError, StoreOptions, checkIdentifier } from './types';
 
 interface Tables {
   kv: string;
@@ -15,7 +15,7 @@ interface Tables {
   lockScope: string;
 }
 
-/** Schema steps, applied in order; `{kv}`, `{queue}` and `{prefix}` are replaced with qualified names. */
+/** The core module's schema steps; `{kv}` and `{queue}` name our tables, `{prefix}` is the table prefix (for index names). */
 const MIGRATIONS: string[] = [
   `CREATE TABLE IF NOT EXISTS {kv} (
      key TEXT PRIMARY KEY,
@@ -196,13 +196,18 @@ export class PostgresStore implements Store {
     }
   }
 
-  database(): SqlDatabase {
+  /** Statements on a pool or one client, with our placeholders and table names. */
+  private executorOn(query: () => Promise<Queryable>): SqlExecutor {
     const prepare = (sql: string) => numberedPlaceholders(qualifyTables(sql, (name) => this.table(name)));
-    const on = (query: () => Promise<Queryable>): SqlExecutor => ({
+    return {
       dialect: 'postgres',
       run: async (sql, params = []) => ((await (await query()).query(prepare(sql), params)).rowCount ?? 0),
       all: async <Row extends object>(sql: string, params: SqlValue[] = []) => (await (await query()).query(prepare(sql), params)).rows as Row[],
-    });
+    };
+  }
+
+  database(): SqlDatabase {
+    const on = (query: () => Promise<Queryable>) => this.executorOn(query);
     const transaction = async <T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> => {
       const client = await (await this.open()).connect();
       let broken: Error | undefined;
@@ -279,19 +284,9 @@ export class PostgresStore implements Store {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${this.tables.lockScope}:migrate`]);
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.tables.meta} (name TEXT PRIMARY KEY, value TEXT NOT NULL)`);
-      const row = await client.query<{ value: string }>(`SELECT value FROM ${this.tables.meta} WHERE name = 'schema_version'`);
-      const version = row.rows[0] ? Number(row.rows[0].value) : 0;
-      checkSchemaVersion(version, MIGRATIONS.length);
-      for (let i = version; i < MIGRATIONS.length; i++) {
-        await client.query(
-          MIGRATIONS[i].replaceAll('{kv}', this.tables.kv).replaceAll('{queue}', this.tables.queue).replaceAll('{prefix}', this.prefix),
-        );
-      }
-      await client.query(
-        `INSERT INTO ${this.tables.meta} (name, value) VALUES ('schema_version', $1)
-         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`,
-        [String(MIGRATIONS.length)],
-      );
+      // The core tables are the "core" module, migrated as every module's are; index names carry the prefix.
+      const steps = MIGRATIONS.map((step) => step.replaceAll('{prefix}', this.prefix));
+      await applySteps(this.executorOn(async () => client), this.tables.meta, 'core', steps, (name) => this.table(name));
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -6,7 +6,7 @@
  * names in braces (`{dcn_cache}`); the store turns them into its dialect and into its
  * qualified table names (schema and prefix on PostgreSQL, `wxbridge_` on SQLite).
  */
-import { StoreError } from './types';
+import { StoreError, checkSchemaVersion } from './types';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 export type SqlValue = string | number | bigint | boolean | null | Buffer;
@@ -75,13 +75,7 @@ export async function applySteps(tx: SqlExecutor, meta: string, module: string, 
   const key = versionKey(checkModuleName(module));
   const rows = await tx.all<{ value: string }>(`SELECT value FROM ${meta} WHERE name = ?`, [key]);
   const version = rows[0] ? Number(rows[0].value) : 0;
-  if (version > steps.length) {
-    throw new StoreError(`the database schema of "${module}" (version ${version}) is newer than this package understands (${steps.length})`, 'store_newer', {
-      module,
-      version,
-      known: steps.length,
-    });
-  }
+  checkSchemaVersion(version, steps.length, module);
   if (version === steps.length) return;
   for (let i = version; i < steps.length; i++) {
     for (const statement of splitStatements(qualifyTables(stepSql(steps[i], tx.dialect), qualify))) await tx.run(statement);

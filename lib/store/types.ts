@@ -123,8 +123,9 @@ export function checkIdentifier(value: string, what: string): string {
 }
 
 /** Refuses a database whose recorded schema version is newer than the steps this package knows. */
-export function checkSchemaVersion(version: number, known: number): void {
+export function checkSchemaVersion(version: number, known: number, module = 'core'): void {
   if (version > known) {
-    throw new StoreError(`the database schema (version ${version}) is newer than this package understands (${known})`, 'store_newer', { module: 'core', version, known });
+    const which = module === 'core' ? 'the database schema' : `the database schema of "${module}"`;
+    throw new StoreError(`${which} (version ${version}) is newer than this package understands (${known})`, 'store_newer', { module, version, known });
   }
 }
