@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ContentKeyError, contentKey } from '../common/content-key';
 
-export type BodyErrorCode = 'too_large' | 'unreadable' | 'parsed_upstream' | 'form_body' | 'bad_json' | 'too_deep';
+export type BodyErrorCode = 'too_large' | 'unreadable' | 'parsed_body' | 'form_body' | 'bad_json' | 'too_deep';
 
 export class BodyError extends Error {
   constructor(
@@ -51,7 +51,7 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
         415,
         `the body (${type}) was already parsed by another body parser before this route; ` +
           'with the editor at / its JSON and form parsers do that (move it with httpAdminRoot)',
-        'parsed_upstream',
+        'parsed_body',
         { type },
       ),
     );

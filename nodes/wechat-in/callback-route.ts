@@ -86,7 +86,7 @@ export function startCallbackRoute(RED: NodeAPI, node: Node, config: WeChatInDef
   function reject(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     counts.add('rejected');
     if (err instanceof CallbackError || err instanceof BodyError) {
-      const reason = err instanceof CallbackError ? err.reason : err.code === 'parsed_upstream' ? 'parsed_body' : 'bad_body';
+      const reason = err instanceof CallbackError ? err.reason : err.code === 'parsed_body' ? 'parsed_body' : 'bad_body';
       const ip = req.socket.remoteAddress ?? '?';
       warnings.report(reason, (n) => RED._('wechat-in.warn.rejected', { path, ip, reason, detail: errorText(RED, 'wechat-in', err) }) + more(n));
       sendText(res, err.status, reason);
