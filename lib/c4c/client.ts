@@ -5,6 +5,7 @@
  * resets; writes are never repeated, except once after a refused CSRF token or a
  * rejected (expired) OAuth token, where the server provably did not act.
  */
+import { retryDelayMs } from '../http/backoff';
 import { AuthProvider, C4CAuthConfig, CallAuth } from './auth';
 import { BatchPart, buildBatch, parseBatchResponse, RawPartResponse, validateParts } from './batch';
 import { CookieJar } from './cookies';
@@ -242,10 +243,7 @@ export class C4CClient {
   }
 
   private backoff(attempt: number, retryAfter?: string): number {
-    const seconds = Number(retryAfter);
-    if (retryAfter && Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 30_000);
-    const base = this.retryBaseMs * 2 ** attempt;
-    return base + Math.floor(Math.random() * base * 0.25);
+    return retryDelayMs(attempt, this.retryBaseMs, 30_000, retryAfter);
   }
 
   /** A write: one round trip with the held CSRF token; one refetch + retry if it was refused. */

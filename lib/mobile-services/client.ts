@@ -3,6 +3,7 @@
  * Micro App pushes, user lists split into requests of at most 1000, and bounded retries
  * of 5xx, 429 and connection resets (never of other 4xx, which would fail again).
  */
+import { retryDelayMs } from '../http/backoff';
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -122,7 +123,7 @@ export class MobileServicesClient {
         continue;
       }
       if ((status >= 500 || status === 429) && attempt < retries) {
-        await this.pause(attempt, retryAfterMs(outcome));
+        await this.pause(attempt, retryAfterOf(outcome));
         continue;
       }
       throw httpError(status, outcome.data, url);
@@ -141,9 +142,8 @@ export class MobileServicesClient {
     }
   }
 
-  private pause(attempt: number, serverDelayMs?: number): Promise<void> {
-    const own = (this.config.retryDelayMs ?? 500) * 2 ** attempt;
-    const delay = Math.min(MAX_RETRY_DELAY_MS, serverDelayMs ?? own);
+  private pause(attempt: number, retryAfter?: string): Promise<void> {
+    const delay = retryDelayMs(attempt, this.config.retryDelayMs ?? 500, MAX_RETRY_DELAY_MS, retryAfter);
     return new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
@@ -157,9 +157,9 @@ function merged(answers: unknown[]): PushOutcome {
   return outcome;
 }
 
-function retryAfterMs(response: AxiosResponse): number | undefined {
-  const seconds = Number(response.headers['retry-after']);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+function retryAfterOf(response: AxiosResponse): string | undefined {
+  const value: unknown = response.headers['retry-after'];
+  return typeof value === 'string' ? value : undefined;
 }
 
 function httpError(status: number, body: unknown, url: string): MobileServicesError {
