@@ -42,7 +42,7 @@ interface FailedTarget extends PushResult {
 const DEFAULT_FILENAMES: Record<string, string> = { image: 'image.jpg', voice: 'voice.amr', video: 'video.mp4', file: 'file.bin' };
 
 export function startPusher(RED: NodeAPI, node: Node, config: MobileServicesPushDef): void {
-  const evaluate = (value: string, type: string, msg: NodeMessage) => evaluateProperty(RED, node, value, type || 'str', msg);
+  const evaluate = (value: string, type: string, msg: NodeMessage) => evaluateProperty(RED, node, value, type, msg);
   const app = configNode<MobileServicesAppNode>(RED, config.app, 'mobile-services-app');
   const status = new NodeStatus(node);
 
