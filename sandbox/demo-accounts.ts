@@ -62,6 +62,10 @@ export function demoEnvironment(sandboxBaseUrl: string): Record<string, string> 
     MS_SERVER_URL: `${sandboxBaseUrl}/mobile-services`,
     MS_APP_ID: DEMO_MOBILE_SERVICES.appId,
     MS_API_KEY: DEMO_MOBILE_SERVICES.apiKey,
+    MICROAPP_CORPID: DEMO_MICRO_APP.corpId,
+    MICROAPP_AGENTID: DEMO_MICRO_APP.agentId,
+    MS_FORWARD_USER: DEMO_MICRO_APP.forwardUser,
+    MS_FORWARD_PASSWORD: DEMO_MICRO_APP.forwardPassword,
   };
 }
 
@@ -77,4 +81,23 @@ export const DEMO_MOBILE_SERVICES = {
   clientSecret: 'sandbox-ms-client-secret-0006',
   /** WeCom UserIDs registered for the Micro App. */
   microAppUsers: ['P000001', 'P000002'],
+};
+
+/**
+ * The WeCom app behind the Mobile Services Micro App (TimeOff): WeCom calls the Mobile
+ * Services stand-in with its Token and EncodingAESKey, and the stand-in forwards each
+ * decrypted message to the message handler, authenticated with the forward login.
+ */
+export const DEMO_MICRO_APP = {
+  corpId: DEMO_WECOM_APP.corpId,
+  agentId: '1000003',
+  token: 'SandboxMicroAppToken',
+  encodingAESKey: 'MpnqeKfoZnE59dilcWjSc0YimUmYGB7sI02gEOkNWoo',
+  /** The message handler endpoint (the destination "chat"), on Node-RED. */
+  handlerPath: '/timeoff/OnMessage',
+  forwardUser: 'ms-forwarder',
+  forwardPassword: 'sandbox-forward-password-0007',
+  /** The requester and the approver of the TimeOff scenario. */
+  requester: 'P000001',
+  approver: 'P000002',
 };

@@ -45,6 +45,20 @@ const RULES: CredentialRule[] = [
     value: '${MS_SERVER_URL}',
     credentials: { apiKey: '${MS_API_KEY}' },
   },
+  {
+    type: 'wechat-account',
+    property: 'appId',
+    value: '${MICROAPP_CORPID}',
+    // Mobile Services holds the Micro App's Token and EncodingAESKey; Node-RED needs none.
+    credentials: {},
+  },
+  {
+    // The login the Mobile Services forwarder presents to the TimeOff message handler.
+    type: 'wechat-in',
+    property: 'url',
+    value: '/timeoff/OnMessage',
+    credentials: { forwardUser: '${MS_FORWARD_USER}', forwardPassword: '${MS_FORWARD_PASSWORD}' },
+  },
 ];
 
 /** The credentials file content (node id → credentials) for the given flows. */
