@@ -4,6 +4,7 @@
  */
 import { c4cSuite } from './c4c';
 import { inboundSuite } from './inbound';
+import { pushSuite } from './push';
 import { sendSuite } from './send';
 
 export interface BenchSuite {
@@ -13,7 +14,7 @@ export interface BenchSuite {
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
-  const suites: BenchSuite[] = [inboundSuite, c4cSuite, sendSuite];
+  const suites: BenchSuite[] = [inboundSuite, c4cSuite, sendSuite, pushSuite];
   for (const suite of suites) {
     if (only.length && !only.includes(suite.name)) continue;
     console.log(`\n## ${suite.name}\n`);
