@@ -109,7 +109,9 @@ export class PushApi {
       if (wechat) checkMicroApp(body.notification as JsonObject);
       else checkNotification(body.notification);
       target = wechat ? 'microApp' : 'users';
-      reached = regs.filter((r) => users.includes(r.user) && (!wechat || r.microApp));
+      // A set: a push may name 1000 users, a tenant have many more registrations.
+      const named = new Set(users);
+      reached = regs.filter((r) => named.has(r.user) && (!wechat || r.microApp));
     } else if (device) {
       checkNotification(body.notification);
       const [user, id] = [decodeURIComponent(device[1]), decodeURIComponent(device[2])];
