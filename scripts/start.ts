@@ -10,9 +10,10 @@ import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, startSandbox } from '../sandbox/index';
-import { DEMO_C4C, demoEnvironment } from '../sandbox/demo-accounts';
+import { DEMO_C4C, DEMO_MICRO_APP, demoEnvironment } from '../sandbox/demo-accounts';
 import { connectUrl, DEMO_HOST, DEMO_PORT, DEMO_SANDBOX_PORT } from '../sandbox/demo-addresses';
 import { WeChatClientSimulator } from '../sandbox/wechat-client';
+import { pushText } from '../sandbox/delivery-text';
 import { welcomeText } from './demo-welcome';
 import { FlowNode, mergeFlows, packageRoot as root, prepareDemoUserDir, spawnNodeRed } from './node-red-userdir';
 
@@ -42,6 +43,11 @@ async function main(): Promise<void> {
   const editor = connectUrl(host, port);
   // C4C's event notifications go to the customer-changed flow's route, as a tenant's consumer would be set up.
   sandbox.c4c.setConsumer({ url: `${editor}/c4c/notify`, user: DEMO_C4C.notifyUser, password: DEMO_C4C.notifyPassword });
+  // Mobile Services forwards the Micro App's messages to the TimeOff flow's handler, as the destination "chat" would.
+  sandbox.mobileServices.setMessageHandler({
+    url: editor + DEMO_MICRO_APP.handlerPath,
+    auth: { kind: 'basic', user: DEMO_MICRO_APP.forwardUser, password: DEMO_MICRO_APP.forwardPassword },
+  });
   // The commands are printed once they work: when the flows answer.
   flowsRunning(editor + FLOWS_RUNNING_PROBE, child, 120_000).then(
     () => console.log(welcomeText(editor, sandbox.baseUrl)),
@@ -71,9 +77,9 @@ async function flowsRunning(callbackUrl: string, child: ChildProcess, timeoutMs:
   }
 }
 
-/** Prints every message the flows deliver to the WeChat and WeCom stand-ins, as a phone would show it. */
+/** Prints every message the flows deliver to the WeChat, WeCom and Mobile Services stand-ins, as a phone would show it. */
 function showDeliveredMessages(sandbox: Sandbox): void {
-  const shown = { wechat: 0, wecom: 0 };
+  const shown = { wechat: 0, wecom: 0, pushes: 0 };
   setInterval(() => {
     for (const platform of ['wechat', 'wecom'] as const) {
       const messages = sandbox[platform].messages;
@@ -81,6 +87,12 @@ function showDeliveredMessages(sandbox: Sandbox): void {
         const { api, body } = messages[shown[platform]];
         console.log(`[sandbox] ${platform === 'wechat' ? 'WeChat' : 'WeCom'} ${api} → ${String(body.touser ?? '')}: ${JSON.stringify(body)}`);
       }
+    }
+    const pushes = sandbox.mobileServices.deliveries;
+    for (; shown.pushes < pushes.length; shown.pushes++) {
+      const { target, delivered, body } = pushes[shown.pushes];
+      const { msgtype, text } = pushText(body);
+      console.log(`[sandbox] Mobile Services ${target} push → ${delivered.join(', ')}: ${msgtype}: ${text}`);
     }
   }, 300).unref();
 }
