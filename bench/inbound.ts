@@ -19,7 +19,7 @@ import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { demoEnvironment } from '../sandbox/demo-accounts';
+import { DEMO_MICRO_APP, demoEnvironment } from '../sandbox/demo-accounts';
 import { PreparedDelivery, WeChatClientSimulator } from '../sandbox/wechat-client';
 import { FlowNode, packageRoot, prepareDemoUserDir, spawnNodeRed, stopChild, waitForHttp } from '../scripts/node-red-userdir';
 import { BENCH_REPLY_TEXT } from './inbound-server';
@@ -47,7 +47,7 @@ const NODE_RED_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Bo
 const ONLY_TARGETS = (process.env.BENCH_TARGETS ?? '').split(',').filter(Boolean);
 
 const benchDir = join(packageRoot, '.bench');
-const PATHS = { official: '/bench/official', wecom: '/bench/wecom', http: '/bench/http' };
+const PATHS = { official: '/bench/official', wecom: '/bench/wecom', http: '/bench/http', microApp: '/bench/microapp' };
 
 interface Target {
   name: string;
@@ -209,6 +209,8 @@ function freePort(): Promise<number> {
 // ── Clients and checks ───────────────────────────────────────────────────────────
 
 const wecomClient = WeChatClientSimulator.demo('wecom');
+const microAppClient = WeChatClientSimulator.demo('microapp');
+const forwardLogin = `Basic ${Buffer.from(`${DEMO_MICRO_APP.forwardUser}:${DEMO_MICRO_APP.forwardPassword}`).toString('base64')}`;
 const officialClient = WeChatClientSimulator.demo('official', { mode: 'plain' });
 
 /**
@@ -221,6 +223,25 @@ let nextNonce = Math.floor(Math.random() * 1e9);
 function prepareText(client: WeChatClientSimulator, url: string): PreparedDelivery {
   nextNonce = (nextNonce + 1) % 4_294_967_296;
   return client.prepare(url, { type: 'text', content: 'What are your opening hours? 营业时间？' }, { nonce: String(nextNonce) });
+}
+
+/**
+ * What Mobile Services posts to the message handler: the decrypted WeCom message as
+ * plain XML, with the destination's forward login; nothing is signed on this hop.
+ */
+function prepareForwarded(url: string): PreparedDelivery {
+  const message = microAppClient.buildMessage({ type: 'text', content: 'What are your opening hours? 营业时间？' });
+  const { pathname } = new URL(url);
+  const headers = { authorization: forwardLogin, 'content-type': 'text/xml; charset=utf-8' };
+  // 'plain': the reply comes back as plain XML, which the simulator then checks like any plain reply.
+  return { method: 'POST', url, path: pathname, query: {}, headers, body: message.xml, mode: 'plain', encrypted: false, timestamp: '', nonce: '', message };
+}
+
+function forwardedReplyCheck(delivery: PreparedDelivery, status: number, body: string): string | undefined {
+  if (status !== 200) return `HTTP ${status}: ${body.slice(0, 80)}`;
+  const outcome = microAppClient.openReply(delivery, status, body);
+  if (outcome.kind !== 'reply') return `${outcome.kind}: ${'reason' in outcome ? outcome.reason : body.slice(0, 80)}`;
+  return outcome.text === BENCH_REPLY_TEXT ? undefined : `unexpected reply text ${JSON.stringify(outcome.text)}`;
 }
 
 function replyCheck(client: WeChatClientSimulator) {
@@ -261,6 +282,11 @@ function benchFlows(): FlowNode[] {
     { id: 'bench.in.wecom', type: 'wechat-in', z: 'bench.tab', account: 'bench.account.wecom', url: PATHS.wecom, replayWindow: 300, replyTimeout: 4.5, wires: [['bench.change.wecom']] },
     fixedText('bench.change.wecom', 'bench.reply.wecom'),
     { id: 'bench.reply.wecom', type: 'wechat-reply', z: 'bench.tab', wires: [] },
+    { id: 'bench.account.microapp', type: 'wechat-account', name: 'Micro App', kind: 'wecom', appId: '${MICROAPP_CORPID}', agentId: '${MICROAPP_AGENTID}', apiBase: '', emptyReceiverId: false },
+    // The credentials rule of the demo (sandbox/demo-credentials.ts) gives the handler at this path its forward login.
+    { id: 'bench.in.microapp', type: 'wechat-in', z: 'bench.tab', account: 'bench.account.microapp', url: DEMO_MICRO_APP.handlerPath, mode: 'mobile-services', forwardAuth: 'basic', replayWindow: 300, replyTimeout: 4.5, wires: [['bench.change.microapp']] },
+    fixedText('bench.change.microapp', 'bench.reply.microapp'),
+    { id: 'bench.reply.microapp', type: 'wechat-reply', z: 'bench.tab', wires: [] },
     { id: 'bench.http.in', type: 'http in', z: 'bench.tab', url: PATHS.http, method: 'post', upload: false, swaggerDoc: '', wires: [['bench.http.change']] },
     fixedText('bench.http.change', 'bench.http.out'),
     { id: 'bench.http.out', type: 'http response', z: 'bench.tab', statusCode: '', headers: {}, wires: [] },
@@ -329,6 +355,8 @@ function summary(byName: Map<string, Measured>): string {
   const p99 = (m: Measured) => m.p99;
   ratio('a/b throughput, WeCom encrypted:', 'a-wecom', 'b', throughput, (r) => `goal ≥ 0.80: ${verdict(r >= 0.8)}`);
   ratio('a/b throughput, Official plain:', 'a-official', 'b', throughput);
+  ratio('handler / plain throughput:', 'a-microapp', 'a-official', throughput);
+  ratio('p99(handler)/p99(plain):', 'a-microapp', 'a-official', p99);
   ratio('a/c throughput, WeCom encrypted:', 'a-wecom', 'c-wecom', throughput);
   ratio('a/c throughput, Official plain:', 'a-official', 'c-official', throughput);
   ratio('p99(a)/p99(b), WeCom encrypted:', 'a-wecom', 'b', p99, (r) => `goal ≤ 1.25: ${verdict(r <= 1.25)}`);
@@ -342,7 +370,7 @@ async function runInbound(): Promise<string> {
   // other's heap (wechat-in keeps every delivery's answer for 30 s), and they are measured in
   // alternating rounds, so a slow moment of the machine weighs on all of them alike.
   const reds = new Map<string, { child: ChildProcess; base: string }>();
-  for (const name of ['b', 'a-wecom', 'a-official']) {
+  for (const name of ['b', 'a-wecom', 'a-official', 'a-microapp']) {
     const port = await freePort();
     reds.set(name, { child: await startNodeRed(port, name), base: `http://127.0.0.1:${port}` });
   }
@@ -356,10 +384,12 @@ async function runInbound(): Promise<string> {
     const b = red('b');
     const aWecom = red('a-wecom');
     const aOfficial = red('a-official');
+    const aMicroApp = red('a-microapp');
     const nodeRed: Target[] = [
       { name: 'b', label: '(b) Node-RED http in → change → http response', url: b.base, pid: b.child.pid!, pool: new RequestPool(() => prepareText(wecomClient, b.base + PATHS.wecom), httpPath), dedups: false, check: plainTextCheck },
       { name: 'a-wecom', label: '(a) Node-RED wechat-in → reply, WeCom encrypted', url: aWecom.base, pid: aWecom.child.pid!, pool: new RequestPool(() => prepareText(wecomClient, aWecom.base + PATHS.wecom)), dedups: true, check: replyCheck(wecomClient) },
       { name: 'a-official', label: '(a) Node-RED wechat-in → reply, Official plain', url: aOfficial.base, pid: aOfficial.child.pid!, pool: new RequestPool(() => prepareText(officialClient, aOfficial.base + PATHS.official)), dedups: true, check: replyCheck(officialClient) },
+      { name: 'a-microapp', label: '(a) Node-RED wechat-in → reply, via Mobile Services', url: aMicroApp.base, pid: aMicroApp.child.pid!, pool: new RequestPool(() => prepareForwarded(aMicroApp.base + DEMO_MICRO_APP.handlerPath)), dedups: true, check: forwardedReplyCheck },
     ];
     const bareTargets: Target[] = [
       { name: 'c-wecom', label: '(c) bare node:http + lib, WeCom encrypted', url: bareBase, pid: bare.child.pid!, pool: new RequestPool(() => prepareText(wecomClient, bareBase + '/wecom')), dedups: false, check: replyCheck(wecomClient) },
