@@ -23,6 +23,7 @@ import { DEMO_MICRO_APP, demoEnvironment } from '../sandbox/demo-accounts';
 import { PreparedDelivery, WeChatClientSimulator } from '../sandbox/wechat-client';
 import { FlowNode, packageRoot, prepareDemoUserDir, spawnNodeRed, stopChild, waitForHttp } from '../scripts/node-red-userdir';
 import { BENCH_REPLY_TEXT } from './inbound-server';
+import { median } from './measure';
 import type { BenchSuite } from './run';
 
 const CONNECTIONS = 50;
@@ -148,12 +149,6 @@ async function measureOnce(target: Target, rate: number): Promise<{ result: auto
   const expected = Math.ceil(rate * MEASURE_SECONDS * POOL_HEADROOM);
   target.pool.ensureUnused(target.dedups ? expected : Math.min(expected, ROTATING_POOL_MAX));
   return load(target, { seconds: MEASURE_SECONDS });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /**

@@ -17,12 +17,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import axios, { AxiosInstance } from 'axios';
 import type { Node, NodeMessage } from 'node-red';
 import { Sandbox, startSandbox } from '../sandbox';
 import { DEMO_MOBILE_SERVICES, demoEnvironment } from '../sandbox/demo-accounts';
 import { FlowNode, prepareUserDir } from '../scripts/node-red-userdir';
+import { Figures, measure, median } from './measure';
 import type { BenchSuite } from './run';
 
 const CONCURRENCY = 50;
@@ -31,35 +31,6 @@ const ROUNDS = 5;
 /** The client's pool size (lib/mobile-services/client.ts), given to the raw side too. */
 const MAX_SOCKETS = 32;
 const USERS = Array.from({ length: 5000 }, (_, i) => `BENCH${String(i).padStart(5, '0')}`);
-
-interface Figures {
-  perSecond: number;
-  p99: number;
-}
-
-/** Runs `total` jobs, `CONCURRENCY` at a time, timing each. */
-async function measure(total: number, job: (i: number) => Promise<void>): Promise<Figures> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  const lane = async () => {
-    while (next < total) {
-      const i = next++;
-      const t0 = performance.now();
-      await job(i);
-      latencies.push(performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, total) }, lane));
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { perSecond: total / seconds, p99: latencies[Math.min(latencies.length - 1, Math.floor(0.99 * latencies.length))] };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 type Settle = { resolve: (msg: NodeMessage) => void; reject: (err: Error) => void };
 
@@ -202,12 +173,12 @@ async function compare(
   let requestsPerJob = 0;
   for (let round = 0; round <= ROUNDS; round++) {
     sandbox.mobileServices.reset();
-    const byNode = await measure(jobs, (i) => flows.push(mode, message(i)).then(() => undefined));
+    const byNode = await measure(jobs, CONCURRENCY, (i) => flows.push(mode, message(i)).then(() => undefined));
     const sent = sandbox.mobileServices.deliveries.map((d) => ({ path: d.path, body: d.body }));
     if (sent.length === 0 || sent.length % jobs !== 0) throw new Error(`${label}: the node sent ${sent.length} requests for ${jobs} pushes`);
     requestsPerJob = sent.length / jobs;
     // The raw side does, per job, the same requests one after another, as the node does.
-    const byRaw = await measure(jobs, async (i) => {
+    const byRaw = await measure(jobs, CONCURRENCY, async (i) => {
       for (let r = 0; r < requestsPerJob; r++) {
         const { path, body } = sent[i * requestsPerJob + r];
         await post(path, body);
@@ -218,7 +189,7 @@ async function compare(
     node.push(byNode);
     raw.push(byRaw);
   }
-  const pick = (list: Figures[]): Figures => ({ perSecond: median(list.map((f) => f.perSecond)), p99: median(list.map((f) => f.p99)) });
+  const pick = (list: Figures[]): Figures => ({ perSecond: median(list.map((f) => f.perSecond)), p50: median(list.map((f) => f.p50)), p99: median(list.map((f) => f.p99)) });
   return { label, requestsPerJob, node: pick(node), raw: pick(raw) };
 }
 

@@ -21,6 +21,7 @@ import { WeChatApiClient } from '../lib/wechat/api-client';
 import { prepareMessage, textBody } from '../lib/wechat/messages';
 import { startSandbox } from '../sandbox';
 import { DEMO_OFFICIAL_ACCOUNT } from '../sandbox/demo-accounts';
+import { Figures, measure } from './measure';
 import type { BenchSuite } from './run';
 
 const CONCURRENCY = 50;
@@ -28,32 +29,6 @@ const CACHED_SENDS = 5000;
 const NAIVE_SENDS = 2000;
 const CLUSTER_SENDS = 10_000;
 const PG_URL = process.env.WXBRIDGE_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
-
-interface Figures {
-  perSecond: number;
-  p50: number;
-  p99: number;
-}
-
-/** Runs `total` calls of `send`, `CONCURRENCY` at a time, timing each one. */
-async function measure(total: number, send: (i: number) => Promise<void>): Promise<Figures> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  const lane = async () => {
-    while (next < total) {
-      const i = next++;
-      const t0 = performance.now();
-      await send(i);
-      latencies.push(performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  return { perSecond: total / seconds, p50: pick(0.5), p99: pick(0.99) };
-}
 
 async function pgReachable(): Promise<boolean> {
   const client = new Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
@@ -105,7 +80,7 @@ async function worker(): Promise<void> {
   process.stdout.write('ready\n');
   await waitForGo();
   let failed = 0;
-  await measure(Number(env.SEND_COUNT), (i) =>
+  await measure(Number(env.SEND_COUNT), CONCURRENCY, (i) =>
     client.send(prepareMessage('official', { touser: `w-${i}`, ...textBody('bench') })).then(
       () => undefined,
       () => void failed++,
@@ -137,15 +112,15 @@ async function run(): Promise<string> {
     const store = createStore({ kind: 'sqlite', path: join(dir, 'cached.sqlite') });
     const client = new WeChatApiClient({ kind: 'official', appId: DEMO_OFFICIAL_ACCOUNT.appId, secret: DEMO_OFFICIAL_ACCOUNT.appSecret, apiBase }, { store });
     const body = (i: number) => prepareMessage('official', { touser: `u-${i}`, ...textBody('bench') });
-    await measure(200, (i) => client.send(body(i)).then(() => undefined)); // warm-up
-    const cached = await measure(CACHED_SENDS, (i) => client.send(body(i)).then(() => undefined));
+    await measure(200, CONCURRENCY, (i) => client.send(body(i)).then(() => undefined)); // warm-up
+    const cached = await measure(CACHED_SENDS, CONCURRENCY, (i) => client.send(body(i)).then(() => undefined));
     const cachedTokenRequests = sandbox.wechat.tokenRequestCount;
     await store.close();
 
     // The naive client: a token request before every send, same HTTP keep-alive pool.
     const http = axios.create({ httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) });
     const naiveBefore = sandbox.wechat.tokenRequestCount;
-    const naive = await measure(NAIVE_SENDS, async (i) => {
+    const naive = await measure(NAIVE_SENDS, CONCURRENCY, async (i) => {
       const token = await http.post(`${apiBase}/cgi-bin/stable_token`, {
         grant_type: 'client_credential',
         appid: DEMO_OFFICIAL_ACCOUNT.appId,
