@@ -7,7 +7,6 @@
  */
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import {
-  RECORD_OPERATIONS,
   RecordError,
   RecordMeta,
   RecordOperation,
@@ -46,7 +45,8 @@ interface RecordsMessage extends NodeMessage {
 export function startRecordOperation(RED: NodeAPI, node: Node, config: WeChatSapRecordsDef): void {
   const status = new NodeStatus(node);
   const collection = (config.collection ?? '').trim();
-  const fixed: RecordOperation | 'msg' = config.operation === 'msg' ? 'msg' : (RECORD_OPERATIONS.find((op) => op === config.operation) ?? 'get');
+  /** The node's own operation, checked with each message (an unknown one refuses every message). */
+  const fixed: unknown = config.operation;
   const selection = storeSelection(RED, config.store, RED._('wechat-sap-records.errors.noStore'));
   /** The embedded file, when this node opened it: its own, closed with it. */
   let embedded: Store | null = null;
@@ -60,9 +60,10 @@ export function startRecordOperation(RED: NodeAPI, node: Node, config: WeChatSap
   }
   try {
     checkCollection(collection);
+    if (fixed !== 'msg') recordOperation(fixed);
   } catch (err) {
     node.error(errorText(RED, TYPE, err));
-    status.error('wechat-sap-records.status.badCollection');
+    status.error('wechat-sap-records.status.badConfig');
   }
 
   function recordsInStore(): Records {
@@ -131,7 +132,7 @@ export function startRecordOperation(RED: NodeAPI, node: Node, config: WeChatSap
 
   node.on('input', (msg, send, done) => {
     const message = msg as RecordsMessage;
-    const work = (async () => perform(message, fixed === 'msg' ? recordOperation(message.operation) : fixed))();
+    const work = (async () => perform(message, recordOperation(fixed === 'msg' ? message.operation : fixed)))();
     running.add(work);
     work.then(
       (text) => {
@@ -149,8 +150,8 @@ export function startRecordOperation(RED: NodeAPI, node: Node, config: WeChatSap
   });
 
   node.on('close', (done: (err?: Error) => void) => {
-    status.clear();
     void Promise.allSettled([...running]).then(() => {
+      status.clear();
       const owned = embedded;
       embedded = null;
       records = null;

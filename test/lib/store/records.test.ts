@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { MAX_RECORD_BYTES, RecordError, Records, Store, StoredRecord, createStore, recordKey } from '../../../lib/store';
+import { MAX_RECORD_BYTES, RecordError, Records, Store, StoredRecord, createStore, recordKey, recordOperation } from '../../../lib/store';
 import { pgConfig, usePostgresSchema, withPostgres } from './pg-support';
 
 const catalogue = (lang: string) => JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'nodes', 'shared', 'locales', lang, 'lib.json'), 'utf8')) as Record<string, string>;
@@ -346,6 +346,7 @@ describe('lib/store records', () => {
         refusal(Promise.resolve().then(() => records.list('c', { where: ['a'] as unknown as Record<string, unknown> }))),
         refusal(Promise.resolve().then(() => records.list('c', { prefix: 3 as unknown as string }))),
         refusal(Promise.resolve().then(() => recordKey({}))),
+        refusal(Promise.resolve().then(() => recordOperation('upsert'))),
       ]);
       const codes = new Set<string>();
       for (const err of refusals) {

@@ -188,10 +188,18 @@ describe('wechat-sap-records node', () => {
 
   it('refuses every message when the collection is not a valid name, and says so at deploy', async () => {
     await load({ collection: 'Leave Requests' });
-    await waitForStatus(status(), { fill: 'red', shape: 'ring', text: 'wechat-sap-records.status.badCollection' });
+    await waitForStatus(status(), { fill: 'red', shape: 'ring', text: 'wechat-sap-records.status.badConfig' });
     const err = await refused({ operation: 'get', key: 'k' });
     assert.equal(err.code, 'record_invalid');
     assert.match(err.message, /the collection "Leave Requests" must be 1 to 100 lower-case letters/);
+  });
+
+  it('refuses every message when the node names an unknown operation', async () => {
+    await load({ operation: 'upsert' });
+    await waitForStatus(status(), { fill: 'red', shape: 'ring', text: 'wechat-sap-records.status.badConfig' });
+    const err = await refused({ operation: 'get', key: 'k' });
+    assert.equal(err.code, 'record_invalid');
+    assert.match(err.message, /the operation "upsert" is not one of/);
   });
 
   it('keeps records in the embedded file of the userDir across a restart (closing and reopening the node)', async () => {
