@@ -66,6 +66,8 @@ export function demoEnvironment(sandboxBaseUrl: string): Record<string, string> 
     MICROAPP_AGENTID: DEMO_MICRO_APP.agentId,
     MS_FORWARD_USER: DEMO_MICRO_APP.forwardUser,
     MS_FORWARD_PASSWORD: DEMO_MICRO_APP.forwardPassword,
+    // The WF-DCN hub's senders: one credential holding the list, as the hub's Senders field keeps it.
+    DCN_SENDERS: JSON.stringify([{ user: DEMO_DCN.sender, password: DEMO_DCN.password, security: DEMO_DCN.senderSecurity, admin: true }]),
   };
 }
 
@@ -100,4 +102,21 @@ export const DEMO_MICRO_APP = {
   /** The requester and the approver of the TimeOff scenario. */
   requester: 'P000001',
   approver: 'P000002',
+};
+
+/**
+ * The WF-DCN scenario: the back end's login at the hub, the security configuration its
+ * receivers are in, and the receiver with a WeCom and a Mobile Services device.
+ */
+export const DEMO_DCN = {
+  sender: 'dcn-backend',
+  password: 'sandbox-dcn-password-0008',
+  /** The sender's own security configuration; an admin sender may address every one. */
+  senderSecurity: 'admin',
+  security: 'default',
+  receiver: 'SUPAdmin',
+  /** The receiver's WeCom UserID and Mobile Services user. */
+  wecomUser: 'SUPAdmin',
+  mobileServicesUser: 'SUPAdmin',
+  package: 'travel:1.0',
 };
