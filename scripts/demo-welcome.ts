@@ -5,7 +5,7 @@
  * would change them, so it works pasted into another terminal exactly as printed,
  * whatever PORT, SANDBOX_PORT and HOST are.
  */
-import { DEMO_FOLLOWER_OPENID } from '../sandbox/demo-accounts';
+import { DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from '../sandbox/demo-accounts';
 import { sandboxArgs, shellWord } from '../sandbox/demo-addresses';
 
 export interface DemoCommand {
@@ -17,6 +17,8 @@ export interface DemoCommand {
 export interface DemoStep {
   title: string;
   commands: DemoCommand[];
+  /** Addresses to open or call, printed as they are (no CLI prefix). */
+  links?: string[];
 }
 
 export const CLI_PREFIX = 'npm run sandbox --';
@@ -26,7 +28,14 @@ export function commandLine(command: DemoCommand): string {
   return [CLI_PREFIX, ...command.args.map(shellWord)].join(' ');
 }
 
-export function demoSteps(editorUrl: string, sandboxUrl: string): DemoStep[] {
+/** The next Monday after `today` and the Wednesday after it, as YYYY-MM-DD: a leave request of three working days. */
+export function nextWorkingWeek(today: Date): { start: string; end: string } {
+  const day = (offset: number) => new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + offset)).toISOString().slice(0, 10);
+  const toMonday = ((8 - today.getUTCDay()) % 7) || 7;
+  return { start: day(toMonday), end: day(toMonday + 2) };
+}
+
+export function demoSteps(editorUrl: string, sandboxUrl: string, today: Date = new Date()): DemoStep[] {
   const sandbox = sandboxArgs(sandboxUrl);
   const send = (...args: string[]) => ['send', ...args];
   // One follower throughout, so following again and the change reach the customer the first follow created.
@@ -53,6 +62,38 @@ export function demoSteps(editorUrl: string, sandboxUrl: string): DemoStep[] {
       title: 'Change that customer in C4C → the follower gets a WeChat message (printed here as [sandbox]):',
       commands: [{ args: ['change', DEMO_FOLLOWER_OPENID, '--set', 'FirstName=Anna', ...sandbox] }],
     },
+    ...timeOffSteps(editorUrl, sandbox, today),
+  ];
+}
+
+/** TimeOff: the requester chats through Mobile Services, the approver decides; also the page and the REST API. */
+function timeOffSteps(editorUrl: string, sandbox: string[], today: Date): DemoStep[] {
+  const { start, end } = nextWorkingWeek(today);
+  const { requester, approver } = DEMO_MICRO_APP;
+  const chat = (text: string, from = requester) => ['send', '--account', 'microapp', '--from', from, '--text', text, ...sandbox];
+  return [
+    {
+      title: `TimeOff through SAP Mobile Services: ${requester} asks for leave; ${approver}, the approver, gets a text card:`,
+      commands: [
+        { args: chat('create') },
+        { args: chat(`start ${start}`) },
+        { args: chat(`end ${end}`) },
+        { args: chat('reason Family visit') },
+        { args: chat('submit'), note: 'the reply names the request number' },
+      ],
+    },
+    {
+      title: `As the approver, decide it (type: approve <number>), and see the pushes ${requester} got:`,
+      commands: [
+        { args: ['chat', '--account', 'microapp', '--from', approver, ...sandbox], note: 'interactive; /quit ends it' },
+        { args: ['pushes', '--user', requester, ...sandbox] },
+      ],
+    },
+    {
+      title: 'The same requests on the page, and through the REST API:',
+      commands: [],
+      links: [`${editorUrl}/timeoff/?user=${requester}`, `curl '${editorUrl}/timeoff/leaverequest?user=${requester}'`],
+    },
   ];
 }
 
@@ -61,7 +102,8 @@ export function welcomeText(editorUrl: string, sandboxUrl: string): string {
   const steps = demoSteps(editorUrl, sandboxUrl).flatMap((step) => [
     ` ${step.title}`,
     ...step.commands.map((c) => `   ${commandLine(c)}${c.note ? `   (${c.note})` : ''}`),
+    ...(step.links ?? []).map((link) => `   ${link}`),
     '',
   ]);
-  return ['', rule, ` Node-RED editor:  ${editorUrl}`, ` Sandbox:          ${sandboxUrl} (stand-ins for WeChat, WeCom and C4C)`, '', ...steps, rule, ''].join('\n');
+  return ['', rule, ` Node-RED editor:  ${editorUrl}`, ` Sandbox:          ${sandboxUrl} (stand-ins for WeChat, WeCom, C4C and SAP Mobile Services)`, '', ...steps, rule, ''].join('\n');
 }
