@@ -33,7 +33,13 @@ export interface CallbackOptions {
 
 export type CallbackQuery = Record<string, unknown>;
 
-export type SecurityMode = 'plain' | 'compatible' | 'safe' | 'wecom';
+/** How WeChat itself secured a callback: an Official Account's plain, compatible or safe mode, or WeCom's. */
+export type CallbackMode = 'plain' | 'compatible' | 'safe' | 'wecom';
+/**
+ * How a message reached wechat-in: a callback from WeChat itself, or 'mobile-services':
+ * forwarded in plaintext by SAP Mobile Services, which checked and decrypted it.
+ */
+export type SecurityMode = CallbackMode | 'mobile-services';
 
 /** Why a callback was refused; `status` is what the HTTP layer answers. */
 export class CallbackError extends Error {
@@ -61,13 +67,31 @@ export interface InboundMessage {
   mode: SecurityMode;
   /** Identifies a delivery and its retries: a hash of every field of the message (see dedupKeyOf). */
   dedupKey: string;
-  /** The signature of the query: `msg_signature` when encrypted, else `signature`. */
+  /**
+   * The signature of the query: `msg_signature` when encrypted, else `signature`; '' when
+   * nothing on the hop is signed (a forwarder, authenticated otherwise, sent the message).
+   */
   signature: string;
   /**
    * Whether the signature covers the body. Plain callbacks sign only token, timestamp
    * and nonce, so the caller must make sure one signed query carries one message.
    */
   bodySigned: boolean;
+}
+
+/**
+ * What an inbound route needs of the side that opens its messages: WeChat's own
+ * callbacks (CallbackEndpoint) or messages a forwarder such as SAP Mobile Services
+ * already opened (ForwardedEndpoint). The route around it (body limit, de-duplication,
+ * deadline, answer) is the same for both.
+ */
+export interface InboundEndpoint {
+  /** Authenticates (where the hop is signed) and parses an inbound POST body; throws CallbackError. */
+  open(query: CallbackQuery, body: string, now?: number): InboundMessage;
+  /** The body of the answer that carries `replyXml`, sealed like the message it answers. */
+  seal(replyXml: string, encrypted: boolean, now?: number): string;
+  /** The body that answers a message whose flow gives no passive reply. */
+  readonly noReplyBody: string;
 }
 
 function queryString(query: CallbackQuery, name: string): string {
@@ -77,7 +101,7 @@ function queryString(query: CallbackQuery, name: string): string {
   return '';
 }
 
-export class CallbackEndpoint {
+export class CallbackEndpoint implements InboundEndpoint {
   private readonly cipher: WeChatCipher | null;
 
   constructor(
@@ -140,7 +164,7 @@ export class CallbackEndpoint {
     // Only the decrypted payload is trusted: compatible mode also carries plain copies
     // of the fields, which no signature covers.
     const fields = parseBody(message);
-    const mode: SecurityMode =
+    const mode: CallbackMode =
       this.account.kind === 'wecom' ? 'wecom' : Object.keys(envelope).length > 2 ? 'compatible' : 'safe';
     return { fields, encrypted: true, mode, dedupKey: dedupKeyOf(fields), signature, bodySigned: true };
   }
@@ -205,7 +229,8 @@ export class CallbackEndpoint {
   }
 }
 
-function parseBody(body: string): XmlObject {
+/** Parses a callback body with the strict WeChat XML parser; malformed XML is a 400 bad_xml. */
+export function parseBody(body: string): XmlObject {
   try {
     return parseXml(body);
   } catch (err) {

@@ -1,7 +1,9 @@
 /**
  * Config node for one WeChat Official Account or one WeCom self-built app.
  * Identity (kind, AppID/CorpID, AgentID, API base) lives in properties; the AppSecret,
- * Token and EncodingAESKey only ever live in Node-RED credentials.
+ * Token and EncodingAESKey only ever live in Node-RED credentials. A WeCom app behind
+ * SAP Mobile Services (a Micro App) needs none of them: Mobile Services holds them, and
+ * the account names the mobile-services-app its late replies are pushed through.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { AccountKind, CallbackAccount } from '../../lib/wechat/callback';
@@ -11,6 +13,8 @@ import { storeSelection } from '../shared/store-selection';
 import { userDir } from '../shared/settings';
 import { TokenMode, WeChatApiClient } from '../../lib/wechat/api-client';
 import { setOrEmpty, warnUnsetEnv } from '../shared/env';
+import { configNode } from '../shared/config-node';
+import type { MobileServicesAppNode } from '../mobile-services-app/mobile-services-app';
 
 export interface WeChatAccountDef extends NodeDef {
   kind: AccountKind;
@@ -24,6 +28,8 @@ export interface WeChatAccountDef extends NodeDef {
   tokenMode?: TokenMode;
   /** Optional wechat-sap-store: tokens and de-duplication shared by several Node-RED instances. */
   store?: string;
+  /** Optional mobile-services-app: late replies to messages that came through SAP Mobile Services are pushed through it. */
+  mobileServices?: string;
 }
 
 export interface WeChatAccountCredentials {
@@ -50,6 +56,8 @@ export interface WeChatAccountNode extends Node<WeChatAccountCredentials> {
   selectedStore(): Store | null;
   /** Deliveries of this account's callbacks still open for a passive reply (wechat-in adds, wechat-reply answers). */
   deliveries: DeliveryRegistry;
+  /** The mobile-services-app selected for late replies to forwarded messages, or null when none is. */
+  mobileServicesApp(): MobileServicesAppNode | null;
 }
 
 export const DEFAULT_API_BASE: Record<AccountKind, string> = {
@@ -83,6 +91,8 @@ export default function register(RED: NodeAPI): void {
     let embedded: Store | null = null;
     const selection = storeSelection(RED, config.store, '');
     this.selectedStore = () => (selection.kind === 'store' ? selection.store : null);
+    // Looked up when needed, not at start: config nodes start in no particular order.
+    this.mobileServicesApp = () => configNode<MobileServicesAppNode>(RED, config.mobileServices, 'mobile-services-app');
     this.api = (store?: Store) => {
       store ??= this.selectedStore() ?? undefined;
       if (!store) {

@@ -1,15 +1,18 @@
 /**
- * What wechat-in does: GET answers URL verification; POST authenticates, decrypts and
- * parses the message, drops WeChat's retries and sends each delivery into the flow
+ * What wechat-in does: GET answers URL verification (callbacks from WeChat itself only);
+ * POST authenticates the caller, opens the message (decrypts it, or takes it as SAP
+ * Mobile Services forwarded it), drops retries and sends each delivery into the flow
  * once. The HTTP answer waits for a wechat-reply node the message can reach, up to a
- * deadline that stays inside WeChat's 5 s.
+ * deadline that stays inside WeChat's 5 s. Both modes share this route; only the
+ * endpoint that opens the body and the check of the caller differ (./inbound-mode).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Node, NodeAPI, NodeMessage } from 'node-red';
+import type { NodeAPI, NodeMessage } from 'node-red';
 import { BodyError, readBody, sendText } from '../../lib/http/body';
-import { CallbackEndpoint, CallbackError, CallbackQuery, InboundMessage } from '../../lib/wechat/callback';
+import { CallbackError, CallbackQuery, InboundMessage } from '../../lib/wechat/callback';
 import { WeChatInboundMessage } from '../../lib/wechat/contract';
 import { Delivery, DeliveryTracker, NO_REPLY } from '../../lib/wechat/deliveries';
+import { ForwarderRefusedError } from '../../lib/wechat/forwarded';
 import { ClaimLease, SharedDeliveries } from '../../lib/wechat/shared-deliveries';
 import { SignedQueryLedger } from '../../lib/wechat/signed-queries';
 import { XmlObject } from '../../lib/wechat/xml';
@@ -22,7 +25,8 @@ import { numberSetting } from '../shared/settings';
 import { NodeStatus } from '../shared/status';
 import { WarningThrottle } from '../shared/warning-throttle';
 import type { WeChatAccountNode } from '../wechat-account/wechat-account';
-import type { WeChatInDef } from './wechat-in';
+import { InboundMode, inboundMode } from './inbound-mode';
+import type { WeChatInDef, WeChatInNode } from './wechat-in';
 
 /** The message wechat-in sends: the contract with wechat-reply lives in lib/wechat/contract. */
 export type WeChatMessage = NodeMessage & WeChatInboundMessage;
@@ -37,7 +41,7 @@ function text(fields: XmlObject, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function startCallbackRoute(RED: NodeAPI, node: Node, config: WeChatInDef): void {
+export function startCallbackRoute(RED: NodeAPI, node: WeChatInNode, config: WeChatInDef): void {
   const status = new NodeStatus(node);
   const account = configNode<WeChatAccountNode>(RED, config.account, 'wechat-account');
   const replayWindow = numericSetting(config.replayWindow, 300);
@@ -46,14 +50,15 @@ export function startCallbackRoute(RED: NodeAPI, node: Node, config: WeChatInDef
   if (!account) return notStarted(new Error(RED._('wechat-in.errors.noAccount')));
   // Named once it is known to be there: the handlers below are hoisted and see no narrowing.
   const owner: WeChatAccountNode = account;
-  let endpoint: CallbackEndpoint;
+  let mode: InboundMode;
   let path: string;
   try {
-    endpoint = new CallbackEndpoint(account.callbackAccount(), { replayWindowSeconds: replayWindow });
+    mode = inboundMode(RED, node, config, account, replayWindow);
     path = routePath(config.url);
   } catch (err) {
     return notStarted(err);
   }
+  const { endpoint, verifyUrl, admit: checkCaller } = mode;
   const tracker = new DeliveryTracker(owner.deliveries);
   const ledger = new SignedQueryLedger(replayWindow);
   const counts = new RouteCounts(status, path);
@@ -67,7 +72,7 @@ export function startCallbackRoute(RED: NodeAPI, node: Node, config: WeChatInDef
   let unmount: () => void;
   try {
     unmount = mountRoute(RED, path, {
-      get: handleVerification,
+      get: verifyUrl ? (req, res) => handleVerification(verifyUrl, req, res) : refuseGet,
       // Express 4 ignores rejected promises; anything unexpected is answered and logged here.
       post: (req, res) => void handleMessage(req, res).catch((err) => reject(req, res, err)),
     });
@@ -89,6 +94,7 @@ export function startCallbackRoute(RED: NodeAPI, node: Node, config: WeChatInDef
       const reason = err instanceof CallbackError ? err.reason : err.code === 'parsed_body' ? 'parsed_body' : 'bad_body';
       const ip = req.socket.remoteAddress ?? '?';
       warnings.report(reason, (n) => RED._('wechat-in.warn.rejected', { path, ip, reason, detail: errorText(RED, 'wechat-in', err) }) + more(n));
+      if (err instanceof ForwarderRefusedError && err.challenge) res.setHeader('WWW-Authenticate', err.challenge);
       sendText(res, err.status, reason);
       return;
     }
@@ -96,22 +102,30 @@ export function startCallbackRoute(RED: NodeAPI, node: Node, config: WeChatInDef
     if (!res.headersSent) sendText(res, 500, 'internal_error');
   }
 
-  function handleVerification(req: RoutedRequest, res: ServerResponse): void {
+  function handleVerification(verify: (query: CallbackQuery) => string, req: RoutedRequest, res: ServerResponse): void {
     try {
-      sendText(res, 200, endpoint.verifyUrl(req.query as CallbackQuery));
+      sendText(res, 200, verify(req.query as CallbackQuery));
       node.log(RED._('wechat-in.log.verified', { path }));
     } catch (err) {
       reject(req, res, err);
     }
   }
 
+  /** Behind SAP Mobile Services, WeCom verifies the URL at Mobile Services; a GET here means WeCom was pointed at this node. */
+  function refuseGet(req: RoutedRequest, res: ServerResponse): void {
+    res.setHeader('Allow', 'POST');
+    reject(req, res, new CallbackError(405, 'get_not_served', RED._('wechat-in.reason.getNotServed')));
+  }
+
   async function handleMessage(req: RoutedRequest, res: ServerResponse): Promise<void> {
     const arrived = Date.now();
     let inbound: InboundMessage;
     try {
+      admit(req);
       const body = await readBody(req, maxBody);
       inbound = endpoint.open(req.query as CallbackQuery, body.toString('utf8'));
-      if (!inbound.bodySigned) {
+      // A plain callback's signed query carries one message; a forwarded one has no signed query.
+      if (inbound.signature && !inbound.bodySigned) {
         ledger.record(inbound.signature, inbound.dedupKey);
         // No await (and no store round trip) on the hot path without a shared store.
         if (shared) await recordSharedSignature(shared, inbound);
@@ -143,6 +157,16 @@ export function startCallbackRoute(RED: NodeAPI, node: Node, config: WeChatInDef
     const reply = await begun.delivery.answer;
     answer(res, reply, inbound.encrypted);
     lease?.finish(reply).catch(storeWarning);
+  }
+
+  /** The caller's check before the body is read; a refused caller's body is drained unread. */
+  function admit(req: RoutedRequest): void {
+    try {
+      checkCaller(req.headers);
+    } catch (err) {
+      req.resume();
+      throw err;
+    }
   }
 
   /** With a shared store, one signed query carries one message across every instance too. */

@@ -1,8 +1,9 @@
-/** The inbound test flow shared by the wechat-in and wechat-reply tests. */
+/** The inbound test flows shared by the wechat-in and wechat-reply tests: WeChat's own callbacks, and the Micro App handler behind SAP Mobile Services. */
 import registerAccount from '../../nodes/wechat-account/wechat-account';
 import registerIn from '../../nodes/wechat-in/wechat-in';
 import registerReply from '../../nodes/wechat-reply/wechat-reply';
-import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../sandbox/demo-accounts';
+import registerMobileServicesApp from '../../nodes/mobile-services-app/mobile-services-app';
+import { DEMO_MICRO_APP, DEMO_MOBILE_SERVICES, DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../sandbox/demo-accounts';
 import { FlowNode } from './node-red-harness';
 
 export const NODES = [registerAccount, registerIn, registerReply];
@@ -75,3 +76,71 @@ export function inNode(id: string, account: string, url: string, options: FlowOp
 // Config node ids must not equal a property value such as kind 'wecom': Node-RED would read it as a reference.
 export const CREDENTIALS = { 'acc-oa': OFFICIAL_CREDENTIALS, 'acc-plain': PLAIN_CREDENTIALS, 'acc-wecom': WECOM_CREDENTIALS };
 
+
+export interface HandlerFlowOptions {
+  forwardAuth?: 'basic' | 'header' | 'none';
+  forwardHeader?: string;
+  replyNode?: boolean;
+  replyTimeout?: number;
+  /** The sandbox whose Mobile Services stand-in takes late replies; without one the account names no mobile-services-app. */
+  sandboxUrl?: string;
+  /** Id of a wechat-sap-store node to select on the account. */
+  store?: string;
+}
+
+/**
+ * The TimeOff Micro App's message handler: a WeCom account with no Token, key or secret
+ * (Mobile Services holds them), optionally naming a mobile-services-app at a sandbox, and
+ * a wechat-in at /timeoff/OnMessage in mode "via SAP Mobile Services", into a helper sink.
+ */
+export function handlerFlow(options: HandlerFlowOptions = {}): FlowNode[] {
+  const nodes: FlowNode[] = [
+    { id: 'tab', type: 'tab' },
+    {
+      id: 'acc-microapp',
+      type: 'wechat-account',
+      kind: 'wecom',
+      appId: DEMO_MICRO_APP.corpId,
+      agentId: DEMO_MICRO_APP.agentId,
+      // WeCom's API is never to be called for these messages: a closed local port.
+      apiBase: 'http://127.0.0.1:9/wecom',
+      store: options.store ?? '',
+      mobileServices: options.sandboxUrl ? 'ms-app' : '',
+    },
+    handlerNode('in-ms', 'acc-microapp', DEMO_MICRO_APP.handlerPath, options),
+    { id: 'sink', type: 'helper', z: 'tab', wires: [options.replyNode === false ? [] : ['reply']] },
+    { id: 'catch-all', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 'tab', wires: [] },
+  ];
+  if (options.sandboxUrl) {
+    nodes.push({ id: 'ms-app', type: 'mobile-services-app', serverUrl: `${options.sandboxUrl}/mobile-services`, appId: DEMO_MOBILE_SERVICES.appId, authType: 'apiKey', usersPlacement: 'top' });
+  }
+  if (options.replyNode !== false) nodes.push({ id: 'reply', type: 'wechat-reply', z: 'tab', wires: [] });
+  return nodes;
+}
+
+export function handlerNode(id: string, account: string, url: string, options: HandlerFlowOptions): FlowNode {
+  return {
+    id,
+    type: 'wechat-in',
+    z: 'tab',
+    account,
+    url,
+    mode: 'mobile-services',
+    forwardAuth: options.forwardAuth ?? 'basic',
+    forwardHeader: options.forwardHeader ?? 'X-Forward-Secret',
+    replayWindow: 300,
+    replyTimeout: options.replyTimeout ?? 2,
+    wires: [['sink']],
+  };
+}
+
+/** The secret of the header login in the handler tests. */
+export const FORWARD_SECRET = 'sandbox-forward-secret-0008';
+
+export const HANDLER_NODES = [...NODES, registerMobileServicesApp];
+
+export const HANDLER_CREDENTIALS = {
+  'in-ms': { forwardUser: DEMO_MICRO_APP.forwardUser, forwardPassword: DEMO_MICRO_APP.forwardPassword, forwardSecret: FORWARD_SECRET },
+  'ms-app': { apiKey: DEMO_MOBILE_SERVICES.apiKey },
+};
