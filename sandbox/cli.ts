@@ -4,6 +4,8 @@
  *
  *   send       builds, signs and encrypts a message, posts it and prints the checked reply
  *   verify     performs the URL verification GET
+ *   chat       sends each line typed as a text message, prints the replies and what else reaches the user
+ *   pushes     lists the Mobile Services stand-in's push deliveries
  *   customers  lists the C4C stand-in's customers
  *   change     changes one of them, which C4C notifies to its consumer
  *
@@ -11,11 +13,18 @@
  * `npm start` no option is needed beyond what to send. Exit codes: 0 done, 1 the command
  * ran but failed (an endpoint refused, the sandbox could not be reached), 2 a usage error.
  */
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { summariseBody } from './body-summary';
-import { DEMO_FOLLOWER_OPENID } from './demo-accounts';
+import { DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from './demo-accounts';
 import { DEFAULT_NODE_RED_URL, DEFAULT_SANDBOX_URL, sandboxArgument } from './demo-addresses';
+import { DeliveryText, messageText, pushText } from './delivery-text';
+import type { MicroAppExchange, PushDelivery, SandboxDeliveries } from './mobile-services/index';
+import { microAppCallbackUrl } from './mobile-services/index';
+import { RecordedMessage, isObject } from './platform-api';
 import {
+  DEMO_ACCOUNTS,
+  DemoAccount,
   DeliveryResult,
   MessageSpec,
   OFFICIAL_EVENTS,
@@ -35,22 +44,30 @@ import {
 type Kind = 'official' | 'wecom';
 type Print = (line: string) => void;
 
-const DEFAULT_URLS: Record<Kind, string> = {
-  official: `${DEFAULT_NODE_RED_URL}/wechat/official`,
-  wecom: `${DEFAULT_NODE_RED_URL}/wechat/wecom`,
+/** Where each account's callbacks go by default: Node-RED for the two, the Mobile Services stand-in for the Micro App. */
+const DEFAULT_URLS: Record<DemoAccount, (sandbox: string) => string> = {
+  official: () => `${DEFAULT_NODE_RED_URL}/wechat/official`,
+  wecom: () => `${DEFAULT_NODE_RED_URL}/wechat/wecom`,
+  microapp: (sandbox) => microAppCallbackUrl(sandbox),
 };
+
+const DEFAULT_POLL_MS = 1000;
 
 const USAGE = `Usage: npm run sandbox -- <command> [options]
 
 Commands:
   send      send a message or event to a webhook and print the reply
   verify    perform the URL verification (GET) WeChat does when the URL is saved
+  chat, pushes        the Mobile Services stand-in and chatting, below
   customers, change   the C4C stand-in, below
 
 Options:
-  --account official|wecom   which demo account plays the sender (default official)
-  --url <url>                webhook URL (default ${DEFAULT_URLS.official}
-                             or ${DEFAULT_URLS.wecom})
+  --account official|wecom|microapp   which demo account plays the sender (default official); microapp is the
+                             WeCom app behind the Mobile Services Micro App (TimeOff): WeCom calls the stand-in's
+                             Message Handler URL, which forwards to the message handler on Node-RED
+  --url <url>                webhook URL (default ${DEFAULT_URLS.official(DEFAULT_SANDBOX_URL)},
+                             ${DEFAULT_URLS.wecom(DEFAULT_SANDBOX_URL)}
+                             or ${DEFAULT_URLS.microapp(DEFAULT_SANDBOX_URL)})
   --mode plain|compatible|safe   Official Account security mode (default safe; WeCom is always encrypted; an
                                  account with an EncodingAESKey, like the demo's, refuses plain)
   --text <text>              a text message (the default, with "hello")
@@ -59,7 +76,7 @@ Options:
                              WeCom: ${WECOM_EVENTS.join(', ')}
   --key <EventKey>           menu key, URL or button key for the event
   --scene <scene>            QR scene for subscribe / SCAN
-  --from <user>              sender OpenID / UserID (default: a generated one)
+  --from <user>              sender OpenID / UserID (default: a generated one; microapp: ${DEMO_MICRO_APP.requester}, the requester)
   --token, --aes-key, --appid, --original-id, --agent-id   use another account than the demo one
   --retries                  behave like WeChat when no answer comes: resend up to 3 times in total
   --attempts <n>             attempts in total with --retries (default 3)
@@ -67,20 +84,31 @@ Options:
   --replay                   send the identical request a second time (a retry WeChat would make)
   --show-request             print the signed request before sending it
   --json                     print the full result as JSON
+  --sandbox <url>            where the sandbox is, for microapp and the commands below (default
+                             ${DEFAULT_SANDBOX_URL}; npm start prints its own)
   -h, --help                 this text
+
+Mobile Services stand-in and chatting (in the sandbox npm start runs):
+  pushes [--user <UserID>]   list the push deliveries: time, target, who it reached, msgtype, title or text
+  chat [--account microapp|wecom|official] [--from <user>]
+                             chat from the terminal (default account microapp): each line is sent as a text message
+                             and the reply printed; pushes (microapp) or active messages (wecom, official) that reach
+                             the sender are printed as they arrive; /quit or the end of the input ends
+  --interval <ms>            how often chat looks for pushes and messages (default ${DEFAULT_POLL_MS})
 
 C4C stand-in (in the sandbox npm start runs):
   customers                  list the individual customers and their WeChat follower (WechatID, WechatStatus)
   change <customer> --set Field=Value [--set …]
                              change a customer (its ObjectID, CustomerID or WechatID) as a person in C4C
                              would; C4C then notifies its consumer (the customer-changed flow)
-  --sandbox <url>            where the sandbox is (default ${DEFAULT_SANDBOX_URL}; npm start prints its own)
 
 Examples:
   npm run sandbox -- send --text "opening hours"
   npm run sandbox -- send --account wecom --event enter_agent
   npm run sandbox -- send --mode compatible --event subscribe --scene store_42
   npm run sandbox -- verify --account wecom
+  npm run sandbox -- chat
+  npm run sandbox -- pushes --user ${DEMO_MICRO_APP.approver}
   npm run sandbox -- send --url ${DEFAULT_NODE_RED_URL}/wechat/follow --event subscribe --from ${DEMO_FOLLOWER_OPENID}
   npm run sandbox -- change ${DEMO_FOLLOWER_OPENID} --set FirstName=Anna`;
 
@@ -107,6 +135,8 @@ const OPTIONS = {
   json: { type: 'boolean' },
   sandbox: { type: 'string' },
   set: { type: 'string', multiple: true },
+  user: { type: 'string' },
+  interval: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -119,13 +149,13 @@ class UsageError extends Error {}
 class CommandFailure extends Error {}
 
 /** How many words each command takes after its name. */
-const ARGUMENTS: Record<string, number> = { send: 0, verify: 0, customers: 0, change: 1 };
+const ARGUMENTS: Record<string, number> = { send: 0, verify: 0, chat: 0, pushes: 0, customers: 0, change: 1 };
 
 /**
  * Runs the command; returns the process exit code. Results go to `print`, failures and
- * usage errors to `report`.
+ * usage errors to `report`; chat reads its lines from `input`.
  */
-export async function main(argv: string[], print: Print = console.log, report: Print = console.error): Promise<number> {
+export async function main(argv: string[], print: Print = console.log, report: Print = console.error, input: NodeJS.ReadableStream = process.stdin): Promise<number> {
   let values: Values;
   let positionals: string[];
   try {
@@ -139,7 +169,7 @@ export async function main(argv: string[], print: Print = console.log, report: P
     return 0;
   }
   try {
-    return await run(values, positionals, print);
+    return await run(values, positionals, print, input);
   } catch (err) {
     if (err instanceof UsageError) {
       report(`${err.message}\n\n${USAGE}`);
@@ -153,7 +183,7 @@ export async function main(argv: string[], print: Print = console.log, report: P
   }
 }
 
-async function run(values: Values, positionals: string[], print: Print): Promise<number> {
+async function run(values: Values, positionals: string[], print: Print, input: NodeJS.ReadableStream): Promise<number> {
   const [command, ...rest] = positionals;
   if (!command) throw new UsageError('which command?');
   const takes = ARGUMENTS[command];
@@ -162,6 +192,8 @@ async function run(values: Values, positionals: string[], print: Print): Promise
   if (rest.length > takes) throw new UsageError(`unexpected argument "${rest[takes]}" (quote a value that has spaces)`);
   if (command === 'send') return send(values, print);
   if (command === 'verify') return verify(values, print);
+  if (command === 'chat') return chat(values, print, input);
+  if (command === 'pushes') return listPushes(values, print);
   if (command === 'customers') return listCustomers(values, print);
   return changeCustomer(values, rest[0], print);
 }
@@ -188,19 +220,30 @@ function httpUrl(value: string, option: string, example: string): string {
   return value.replace(/\/+$/, '');
 }
 
-function kindOf(values: Values): Kind {
-  const account = values.account ?? 'official';
-  if (account !== 'official' && account !== 'wecom') throw new UsageError('--account must be official or wecom');
-  return account;
+function accountOf(values: Values, fallback: DemoAccount = 'official'): DemoAccount {
+  const account = values.account ?? fallback;
+  if (!(DEMO_ACCOUNTS as readonly string[]).includes(account)) throw new UsageError(`--account must be ${DEMO_ACCOUNTS.join(', ').replace(/, (\w+)$/, ' or $1')}`);
+  return account as DemoAccount;
 }
 
-function simulatorFor(values: Values, kind: Kind): WeChatClientSimulator {
+/** The platform an account's messages follow: the Micro App is a WeCom app. */
+function kindOf(account: DemoAccount): Kind {
+  return account === 'official' ? 'official' : 'wecom';
+}
+
+/** --url, else the account's default callback URL (the Micro App's on the --sandbox given). */
+function webhookUrl(values: Values, account: DemoAccount): string {
+  const fallback = DEFAULT_URLS[account](sandboxBase(values));
+  return httpUrl(values.url ?? fallback, '--url', fallback);
+}
+
+function simulatorFor(values: Values, account: DemoAccount): WeChatClientSimulator {
   const mode = values.mode;
   if (mode !== undefined && !['plain', 'compatible', 'safe'].includes(mode)) throw new UsageError('--mode must be plain, compatible or safe');
-  if (mode !== undefined && kind === 'wecom') throw new UsageError('--mode applies to Official Accounts; WeCom is always encrypted');
+  if (mode !== undefined && kindOf(account) === 'wecom') throw new UsageError('--mode applies to Official Accounts; WeCom is always encrypted');
   const timeoutMs = values.timeout ? positiveInteger(values.timeout, '--timeout') : undefined;
   return asUsage(() =>
-    WeChatClientSimulator.demo(kind, {
+    WeChatClientSimulator.demo(account, {
       ...(mode ? { mode: mode as OfficialMode } : {}),
       ...(values.token ? { token: values.token } : {}),
       ...(values['aes-key'] ? { encodingAESKey: values['aes-key'] } : {}),
@@ -235,12 +278,12 @@ function specFrom(values: Values, kind: Kind): MessageSpec {
 }
 
 async function send(values: Values, print: Print): Promise<number> {
-  const kind = kindOf(values);
-  const sim = simulatorFor(values, kind);
-  const url = httpUrl(values.url ?? DEFAULT_URLS[kind], '--url', DEFAULT_URLS[kind]);
-  const spec = specFrom(values, kind);
+  const account = accountOf(values);
+  const sim = simulatorFor(values, account);
+  const url = webhookUrl(values, account);
+  const spec = specFrom(values, kindOf(account));
   const delivery = asUsage(() => sim.prepare(url, spec));
-  print(`→ POST ${delivery.url.split('?')[0]}  (${kind}, ${delivery.mode === 'wecom' ? 'encrypted' : `${delivery.mode} mode`})`);
+  print(`→ POST ${delivery.url.split('?')[0]}  (${account}, ${delivery.mode === 'wecom' ? 'encrypted' : `${delivery.mode} mode`})`);
   print(`  ${describeMessage(delivery)}`);
   if (values['show-request']) printRequest(delivery, print);
 
@@ -257,15 +300,183 @@ async function send(values: Values, print: Print): Promise<number> {
 }
 
 async function verify(values: Values, print: Print): Promise<number> {
-  const kind = kindOf(values);
-  const sim = simulatorFor(values, kind);
-  const url = httpUrl(values.url ?? DEFAULT_URLS[kind], '--url', DEFAULT_URLS[kind]);
-  print(`→ GET ${url}  (${kind} URL verification)`);
+  const account = accountOf(values);
+  const sim = simulatorFor(values, account);
+  const url = webhookUrl(values, account);
+  print(`→ GET ${url}  (${account} URL verification)`);
   const result = await sim.verifyUrl(url);
   if (values.json) print(JSON.stringify(result, null, 2));
   if (result.ok) print(`← ${result.status} verified: the endpoint answered ${JSON.stringify(result.body)}`);
   else print(`← ${result.status || '—'} NOT verified: ${result.reason ?? 'unknown reason'}`);
   return result.ok ? 0 : 1;
+}
+
+/** What the Mobile Services stand-in recorded, from its sandbox route; CommandFailure when it cannot be had. */
+async function recordedDeliveries(base: string, user: string | undefined, since: number): Promise<SandboxDeliveries> {
+  const query = new URLSearchParams({ since: String(since), ...(user ? { user } : {}) });
+  const answer = await sandboxCall(base, `/mobile-services/_sandbox/deliveries?${query}`);
+  if (!isObject(answer) || !Array.isArray(answer.pushes) || !Array.isArray(answer.exchanges)) {
+    throw new CommandFailure(`the sandbox at ${base} did not answer with its Mobile Services deliveries`);
+  }
+  return answer as unknown as SandboxDeliveries;
+}
+
+const PUSH_COLUMNS = ['Time', 'Target', 'Reached', 'Msgtype', 'Title / text'];
+
+async function listPushes(values: Values, print: Print): Promise<number> {
+  const base = sandboxBase(values);
+  const { pushes } = await recordedDeliveries(base, values.user, 0);
+  if (values.json) {
+    print(JSON.stringify(pushes, null, 2));
+    return 0;
+  }
+  if (pushes.length === 0) {
+    print(values.user ? `no pushes have reached ${values.user} yet` : 'no pushes yet');
+    return 0;
+  }
+  const rows = pushes.map((p) => {
+    const { msgtype, text } = pushText(p.body);
+    return [clockTime(p.at), p.target, cellText(p.delivered.join(', ')), msgtype, cellText(text)];
+  });
+  for (const line of table(PUSH_COLUMNS, rows)) print(line);
+  return 0;
+}
+
+/** A moment as the terminal shows it: local date and time to the second. */
+function clockTime(at: number): string {
+  const d = new Date(at);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+/**
+ * chat: each line of `input` goes out as a text message from the account's user and
+ * its reply is printed; what else reaches that user (Mobile Services pushes for the
+ * Micro App, API messages for the WeCom app and the Official Account) is printed as the
+ * sandbox records it. Ends at /quit or the end of the input.
+ */
+async function chat(values: Values, print: Print, input: NodeJS.ReadableStream): Promise<number> {
+  const account = accountOf(values, 'microapp');
+  if (values.event !== undefined || values.type !== undefined || values.text !== undefined) {
+    throw new UsageError('chat sends the lines you type as text messages; --text, --type and --event belong to send');
+  }
+  const sim = simulatorFor(values, account);
+  const url = webhookUrl(values, account);
+  const intervalMs = values.interval ? positiveInteger(values.interval, '--interval') : DEFAULT_POLL_MS;
+  const arrivals = new Arrivals(account, sandboxBase(values), sim.user, print);
+  await arrivals.start();
+  print(`chatting as ${sim.user} (${account}) with ${url}`);
+  print(`type a message and press Enter; ${arrivals.what} reaching ${sim.user} are shown as they arrive; /quit ends`);
+  const timer = setInterval(() => arrivals.tick(), intervalMs);
+  const lines = createInterface({ input, terminal: false });
+  try {
+    for await (const line of lines) {
+      const content = line.trim();
+      if (content === '/quit') break;
+      if (content === '') continue;
+      await arrivals.whileSending(async () => printResult(await sim.send(sim.prepare(url, { type: 'text', content })), 0, print));
+    }
+  } finally {
+    clearInterval(timer);
+    lines.close();
+  }
+  await arrivals.check();
+  return 0;
+}
+
+/**
+ * What reaches one user while chatting, followed through the sandbox's own routes from
+ * the moment the chat starts: each check prints what is new since the last one. Checks
+ * run one at a time, and none while a message is on its way, so a note on a message
+ * always follows its reply.
+ */
+class Arrivals {
+  private since = 0;
+  private sending = false;
+  private warned = false;
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
+
+  constructor(
+    private readonly account: DemoAccount,
+    private readonly base: string,
+    private readonly user: string,
+    private readonly print: Print,
+  ) {}
+
+  get what(): string {
+    return this.account === 'microapp' ? 'Mobile Services pushes' : `${this.account === 'wecom' ? 'WeCom' : 'Official Account'} API messages`;
+  }
+
+  /** Where the chat begins: older records are not shown. The sandbox must answer, or the chat does not start. */
+  async start(): Promise<void> {
+    this.since = (await this.fetch()).last;
+  }
+
+  /** The timer's check, skipped while a message is on its way or a check is still running. */
+  tick(): void {
+    if (!this.sending && this.queued === 0) void this.check();
+  }
+
+  async whileSending(send: () => Promise<void>): Promise<void> {
+    this.sending = true;
+    try {
+      await this.queue;
+      await send();
+    } finally {
+      this.sending = false;
+    }
+    await this.check();
+  }
+
+  /** Prints what arrived since the last check; a sandbox gone away is said once, and the chat goes on. */
+  check(): Promise<void> {
+    this.queued++;
+    this.queue = this.queue.then(async () => {
+      try {
+        const { last, lines } = await this.fetch();
+        lines.forEach((line) => this.print(line));
+        this.since = last;
+        this.warned = false;
+      } catch (err) {
+        if (!this.warned) this.print(`  (${(err as Error).message})`);
+        this.warned = true;
+      } finally {
+        this.queued--;
+      }
+    });
+    return this.queue;
+  }
+
+  /** What is new since the last check, in order, and the cursor to check from next. */
+  private async fetch(): Promise<{ last: number; lines: string[] }> {
+    if (this.account === 'microapp') {
+      const recorded = await recordedDeliveries(this.base, this.user, this.since);
+      const lines = [...recorded.exchanges.map(exchangeNote), ...recorded.pushes.map(pushLine)].filter((l): l is [number, string] => l !== null);
+      return { last: recorded.last, lines: lines.sort((a, b) => a[0] - b[0]).map(([, line]) => line) };
+    }
+    const prefix = this.account === 'wecom' ? '/wecom' : '/wechat';
+    const query = new URLSearchParams({ since: String(this.since), user: this.user });
+    const answer = await sandboxCall(this.base, `${prefix}/_sandbox/messages?${query}`);
+    if (!isObject(answer) || typeof answer.last !== 'number' || !Array.isArray(answer.messages)) {
+      throw new CommandFailure(`the sandbox at ${this.base} did not answer with its ${prefix.slice(1)} messages`);
+    }
+    return { last: answer.last, lines: (answer.messages as RecordedMessage[]).map((m) => arrivalLine(m.api, messageText(m.body))) };
+  }
+}
+
+/** A forwarded message that got no reply, said after the reply line; null for one that got its reply. */
+function exchangeNote(exchange: MicroAppExchange): [number, string] | null {
+  if (!exchange.failure) return null;
+  return [exchange.seq, `  (the Mobile Services stand-in got no reply from the message handler ${exchange.handler.url}: ${exchange.failure.detail})`];
+}
+
+function pushLine(push: PushDelivery): [number, string] {
+  return [push.seq, arrivalLine(`Mobile Services push (${push.target})`, pushText(push.body))];
+}
+
+function arrivalLine(source: string, { msgtype, text }: DeliveryText): string {
+  return `⇐ ${source} ${msgtype}: ${text || '—'}`;
 }
 
 type Customer = Record<string, unknown>;
@@ -282,12 +493,15 @@ function sandboxBase(values: Values): string {
   return values.sandbox === undefined ? DEFAULT_SANDBOX_URL : httpUrl(values.sandbox, '--sandbox', DEFAULT_SANDBOX_URL);
 }
 
-/** A call to the C4C stand-in's demo controls; anything but a JSON answer with a 2xx status is a CommandFailure. */
+/**
+ * A call to a stand-in's sandbox controls, e.g. '/c4c/_sandbox/customers'; anything but
+ * a JSON answer with a 2xx status is a CommandFailure.
+ */
 async function sandboxCall(base: string, path: string, init: RequestInit = {}): Promise<unknown> {
   let status: number;
   let text: string;
   try {
-    const response = await fetch(`${base}/c4c/_sandbox${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
     status = response.status;
     text = await response.text();
   } catch (err) {
@@ -316,7 +530,7 @@ function parseJson(text: string): unknown {
 }
 
 async function customersAt(base: string): Promise<Customer[]> {
-  const customers = await sandboxCall(base, '/customers');
+  const customers = await sandboxCall(base, '/c4c/_sandbox/customers');
   if (!Array.isArray(customers)) throw new CommandFailure(`the sandbox at ${base} did not answer with a list of customers`);
   return customers as Customer[];
 }
@@ -351,7 +565,7 @@ async function changeCustomer(values: Values, ref: string | undefined, print: Pr
   const base = sandboxBase(values);
   const customer = (await customersAt(base)).find((c) => [c.ObjectID, c.CustomerID, c.WechatID].includes(ref));
   if (!customer) throw new CommandFailure(`the sandbox at ${base} has no customer with the ObjectID, CustomerID or WechatID "${ref}" (the customers command lists them)`);
-  await sandboxCall(base, `/customers/${encodeURIComponent(String(customer.ObjectID))}`, {
+  await sandboxCall(base, `/c4c/_sandbox/customers/${encodeURIComponent(String(customer.ObjectID))}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(changes),

@@ -3,7 +3,7 @@
  * (npm start), the CLI and the tests all start the sandbox through this function.
  */
 import { C4CStandIn, C4CStandInOptions } from './c4c';
-import { MobileServicesOptions, MobileServicesStandIn } from './mobile-services';
+import { MobileServicesOptions, MobileServicesStandIn } from './mobile-services/index';
 import { SandboxServer, StandIn } from './server';
 import { OfficialApiOptions, WeChatApiStandIn } from './wechat-api';
 import { WeComApiOptions, WeComApiStandIn } from './wecom-api';
@@ -17,7 +17,7 @@ export interface Sandbox {
   wechat: WeChatApiStandIn;
   /** WeCom API stand-in at `${baseUrl}/wecom`: recorded messages, fault injection. */
   wecom: WeComApiStandIn;
-  /** SAP Mobile Services push stand-in at `${baseUrl}/mobile-services`: recorded deliveries, fault injection. */
+  /** SAP Mobile Services stand-in at `${baseUrl}/mobile-services`: push (recorded deliveries, fault injection) and the Micro App forwarder. */
   mobileServices: MobileServicesStandIn;
   close(): Promise<void>;
 }

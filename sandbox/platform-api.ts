@@ -193,6 +193,11 @@ export function newMediaId(): string {
   return `sbx_media_${randomBytes(12).toString('hex')}`;
 }
 
+/** Who a message is addressed to: `touser`, one id or several joined with '|' (WeCom). */
+function recipientsOf(body: JsonObject): string[] {
+  return typeof body.touser === 'string' ? body.touser.split('|').map((id) => id.trim()) : [];
+}
+
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -244,6 +249,23 @@ export abstract class PlatformApiStandIn {
       return null;
     }
     return check.family;
+  }
+
+  /**
+   * Sandbox only, no API of the platform: GET /_sandbox/messages?user=<id>&since=<n>
+   * answers the messages delivered after the n-th (each with its `seq`, from 1), to
+   * `user` when given (its OpenID or UserID, or @all), and `last`, the count so far.
+   */
+  protected control(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): void {
+    req.resume();
+    if (req.method !== 'GET' || path !== '/_sandbox/messages') return sendJson(res, 404, { error: 'unknown sandbox control' });
+    const since = query.get('since') ?? '0';
+    if (!/^\d{1,15}$/.test(since)) return sendJson(res, 400, { error: `since must be a whole number ≥ 0, not "${since}"` });
+    const user = query.get('user') || undefined;
+    const messages = this.messages
+      .map((message, i) => ({ seq: i + 1, ...message }))
+      .filter((m) => m.seq > Number(since) && (user === undefined || recipientsOf(m.body).some((r) => r === user || r === '@all')));
+    sendJson(res, 200, { last: this.messages.length, messages });
   }
 
   /** The answer for a path no API lives at. */

@@ -3,7 +3,8 @@
  * classic token (a refetch replaces the previous token after a grace period),
  * stable_token (the same token while valid; force_refresh rotates it), customer-service
  * and template messages, temporary media upload with size limits. Every delivered
- * message is recorded; faults can be injected per API.
+ * message is recorded; faults can be injected per API. The sandbox-only
+ * GET /_sandbox/messages lists them (see PlatformApiStandIn.control).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../lib/http/body';
@@ -53,6 +54,7 @@ export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
+    if (path.startsWith('/_sandbox/')) return this.control(req, res, path, query);
     const api = path.replace(/^\/cgi-bin\//, '');
     if (api === 'token' && req.method === 'GET') return this.classicToken(res, api, query);
     if (api === 'stable_token' && req.method === 'POST') return this.stableToken(req, res, api);

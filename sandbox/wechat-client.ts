@@ -13,7 +13,7 @@ import { IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { WeChatCipher, WeChatCryptoError, nowSeconds, randomNonce, signatureMatches, signatureOf } from '../lib/wechat/crypto';
 import { XmlFormatError, XmlObject, buildXml, parseXml } from '../lib/wechat/xml';
-import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from './demo-accounts';
+import { DEMO_MICRO_APP, DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from './demo-accounts';
 import { shorten, summariseBody } from './body-summary';
 
 export type ClientKind = 'official' | 'wecom';
@@ -196,6 +196,35 @@ const DEFAULT_AGENT_ID = '1000002';
 /** Fields WeChat writes as bare numbers rather than CDATA. */
 const BARE_FIELDS = new Set(['CreateTime', 'MsgId', 'MsgID', 'MsgDataId', 'Idx', 'Location_X', 'Location_Y', 'Scale', 'Latitude', 'Longitude', 'Precision', 'AgentID', 'Count']);
 
+/** The demo accounts a simulator can play: ClientKind's two, and the Micro App's WeCom app. */
+export type DemoAccount = ClientKind | 'microapp';
+export const DEMO_ACCOUNTS: readonly DemoAccount[] = ['official', 'wecom', 'microapp'];
+
+const DEMO_SIMULATORS: Record<DemoAccount, () => SimulatorOptions> = {
+  official: () => ({
+    kind: 'official',
+    appId: DEMO_OFFICIAL_ACCOUNT.appId,
+    originalId: DEMO_OFFICIAL_ACCOUNT.originalId,
+    token: DEMO_OFFICIAL_ACCOUNT.token,
+    encodingAESKey: DEMO_OFFICIAL_ACCOUNT.encodingAESKey,
+  }),
+  wecom: () => ({
+    kind: 'wecom',
+    appId: DEMO_WECOM_APP.corpId,
+    agentId: DEMO_WECOM_APP.agentId,
+    token: DEMO_WECOM_APP.token,
+    encodingAESKey: DEMO_WECOM_APP.encodingAESKey,
+  }),
+  microapp: () => ({
+    kind: 'wecom',
+    appId: DEMO_MICRO_APP.corpId,
+    agentId: DEMO_MICRO_APP.agentId,
+    token: DEMO_MICRO_APP.token,
+    encodingAESKey: DEMO_MICRO_APP.encodingAESKey,
+    user: DEMO_MICRO_APP.requester,
+  }),
+};
+
 export class WeChatClientSimulator {
   readonly kind: ClientKind;
   readonly mode: WireMode;
@@ -220,25 +249,15 @@ export class WeChatClientSimulator {
     this.clock = options.now ?? Date.now;
   }
 
-  /** A simulator for one of the sandbox's demo accounts (sandbox/demo-accounts.ts). */
-  static demo(kind: ClientKind, overrides: Partial<SimulatorOptions> = {}): WeChatClientSimulator {
-    const base: SimulatorOptions =
-      kind === 'official'
-        ? {
-            kind,
-            appId: DEMO_OFFICIAL_ACCOUNT.appId,
-            originalId: DEMO_OFFICIAL_ACCOUNT.originalId,
-            token: DEMO_OFFICIAL_ACCOUNT.token,
-            encodingAESKey: DEMO_OFFICIAL_ACCOUNT.encodingAESKey,
-          }
-        : {
-            kind,
-            appId: DEMO_WECOM_APP.corpId,
-            agentId: DEMO_WECOM_APP.agentId,
-            token: DEMO_WECOM_APP.token,
-            encodingAESKey: DEMO_WECOM_APP.encodingAESKey,
-          };
-    return new WeChatClientSimulator({ ...base, ...overrides, kind });
+  /**
+   * A simulator for one of the sandbox's demo accounts (sandbox/demo-accounts.ts):
+   * 'microapp' is the WeCom app behind the Mobile Services Micro App, which WeCom calls
+   * at the Mobile Services stand-in (microAppCallbackUrl); its sender is the TimeOff
+   * requester.
+   */
+  static demo(account: DemoAccount, overrides: Partial<SimulatorOptions> = {}): WeChatClientSimulator {
+    const base = DEMO_SIMULATORS[account]();
+    return new WeChatClientSimulator({ ...base, ...overrides, kind: base.kind });
   }
 
   /** Builds the plaintext message WeChat would send for `spec`. */

@@ -3,7 +3,8 @@
  * token per app secret, the same one while valid), message/send with per-recipient
  * validity (ids starting with "invalid" are unknown: partly invalid recipients are
  * reported, all invalid answers 81013), duplicate checks, and media upload with the
- * platform's size limits. Every delivered message is recorded; faults can be injected.
+ * platform's size limits. Every delivered message is recorded; faults can be injected. The sandbox-only
+ * GET /_sandbox/messages lists them (see PlatformApiStandIn.control).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
@@ -53,6 +54,7 @@ export class WeComApiStandIn extends PlatformApiStandIn implements StandIn {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
+    if (path.startsWith('/_sandbox/')) return this.control(req, res, path, query);
     const api = path.replace(/^\/cgi-bin\//, '');
     if (api === 'gettoken' && req.method === 'GET') return this.getToken(res, api, query);
     if (req.method === 'POST' && api === 'message/send') return this.send(req, res, api, query);

@@ -4,3 +4,4 @@ export * from './client';
 export * from './errors';
 export * from './micro-app';
 export * from './push';
+export * from './reply-push';

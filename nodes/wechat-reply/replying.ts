@@ -1,8 +1,12 @@
 /**
  * What wechat-reply does: answers the callback a wechat-in node is holding with a passive reply,
- * encrypted when the message was. A reply that misses the deadline is reported as late.
+ * encrypted when the message was. A reply that misses the deadline is reported as late and
+ * delivered another way: as an active message through the platform's API, or, for a message
+ * that came through SAP Mobile Services, as a Micro App push through the account's
+ * mobile-services-app.
  */
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
+import { failedResults, replyPushContent } from '../../lib/mobile-services';
 import type { WeChatContext } from '../../lib/wechat/contract';
 import { NO_REPLY } from '../../lib/wechat/deliveries';
 import { NormalizedReply, ReplyFormatError, normalizeReply, replyXml } from '../../lib/wechat/replies';
@@ -12,6 +16,15 @@ import { NodeStatus } from '../shared/status';
 import { errorText, flowError } from '../shared/errors';
 
 type ReplyInput = NodeMessage & { wechat?: Partial<WeChatContext> };
+
+/** How a late reply travels, and the texts that say so. */
+interface LateRoute {
+  deliver: () => Promise<void>;
+  sending: string;
+  sent: string;
+  warning: string;
+  failed: string;
+}
 
 function isNoReply(payload: unknown): boolean {
   return payload === '' || payload === null || payload === undefined;
@@ -27,20 +40,52 @@ export function startReplying(RED: NodeAPI, node: Node): void {
    * WeChat was already told "no reply", so a late reply can only reach the user as an
    * active message: a customer-service message (Official Account) or an app message (WeCom).
    */
-  function sendLate(node: Node, status: NodeStatus, account: WeChatAccountNode, toUser: string, reply: NormalizedReply, done: (err?: Error) => void): void {
-    status.working('wechat-reply.status.sendingLate');
-    account
-      .api()
-      .sendReply(reply, toUser)
-      .then(() => {
-        status.warning('wechat-reply.status.sentLate');
-        node.warn(RED._('wechat-reply.warn.late', { user: toUser }));
+  function activeMessage(account: WeChatAccountNode, toUser: string, reply: NormalizedReply): LateRoute {
+    return {
+      deliver: () => account.api().sendReply(reply, toUser).then(() => undefined),
+      sending: 'wechat-reply.status.sendingLate',
+      sent: 'wechat-reply.status.sentLate',
+      warning: 'wechat-reply.warn.late',
+      failed: 'wechat-reply.errors.lateFailed',
+    };
+  }
+
+  /**
+   * Behind SAP Mobile Services the account may have no AppSecret at all (Mobile Services
+   * holds the app's keys), so a late reply goes out as a Micro App push to the sender.
+   */
+  function microAppPush(account: WeChatAccountNode, toUser: string, reply: NormalizedReply): LateRoute {
+    return {
+      deliver: async () => {
+        const app = account.mobileServicesApp();
+        if (!app) throw new Error(RED._('wechat-reply.errors.noMobileServices', { account: account.name || account.id }));
+        const outcome = await app.client().pushMicroApp(replyPushContent(reply), [toUser]);
+        const failed = failedResults(outcome.pushResults);
+        if (failed.length) {
+          const results = failed.map((r) => `${r.target ?? '?'}: ${r.code}${r.message ? ` ${r.message}` : ''}`).join('; ');
+          throw new Error(RED._('wechat-reply.errors.pushNotDelivered', { results }));
+        }
+      },
+      sending: 'wechat-reply.status.pushingLate',
+      sent: 'wechat-reply.status.pushedLate',
+      warning: 'wechat-reply.warn.latePushed',
+      failed: 'wechat-reply.errors.latePushFailed',
+    };
+  }
+
+  function sendLate(route: LateRoute, toUser: string, done: (err?: Error) => void): void {
+    status.working(route.sending);
+    route.deliver().then(
+      () => {
+        status.warning(route.sent);
+        node.warn(RED._(route.warning, { user: toUser }));
         done();
-      })
-      .catch((err: Error) => {
+      },
+      (err: Error) => {
         status.error('wechat-reply.status.lateFailed');
-        done(new Error(RED._('wechat-reply.errors.lateFailed', { user: toUser, detail: errorText(RED, 'wechat-reply', err) })));
-      });
+        done(new Error(RED._(route.failed, { user: toUser, detail: errorText(RED, 'wechat-reply', err) }), { cause: err }));
+      },
+    );
   }
 
   // NodeStatus sends a status only when it changes, so "replied" is pushed to the editor once.
@@ -74,7 +119,9 @@ export function startReplying(RED: NodeAPI, node: Node): void {
     } else if (result === 'duplicate') {
       done(new Error(RED._('wechat-reply.errors.closed')));
     } else if (reply) {
-      sendLate(node, status, account, context.from ?? '', reply, done);
+      const toUser = context.from ?? '';
+      const late = context.mode === 'mobile-services' ? microAppPush(account, toUser, reply) : activeMessage(account, toUser, reply);
+      sendLate(late, toUser, done);
     } else {
       done();
     }

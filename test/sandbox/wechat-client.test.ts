@@ -6,7 +6,7 @@ import { CallbackAccount, CallbackEndpoint, CallbackError, InboundMessage, dedup
 import { WeChatCipher, signatureOf } from '../../lib/wechat/crypto';
 import { ReplyPayload, normalizeReply, replyXml } from '../../lib/wechat/replies';
 import { buildXml, parseXml } from '../../lib/wechat/xml';
-import { DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../sandbox/demo-accounts';
+import { DEMO_MICRO_APP, DEMO_OFFICIAL_ACCOUNT, DEMO_WECOM_APP } from '../../sandbox/demo-accounts';
 import {
   DeliveryResult,
   OFFICIAL_EVENTS,
@@ -590,6 +590,18 @@ describe('sandbox/wechat-client', () => {
       assert.throws(() => new WeChatClientSimulator({ kind: 'wecom', appId: 'ww1', token: 't' }), /wecom mode needs/);
       assert.equal(new WeChatClientSimulator({ kind: 'official', appId: 'wx1', token: 't' }).mode, 'plain');
       assert.equal(WeChatClientSimulator.demo('official').mode, 'safe');
+    });
+
+    it("plays the Micro App's WeCom app: its keys, its AgentID, the TimeOff requester as sender", () => {
+      const sim = WeChatClientSimulator.demo('microapp');
+      assert.deepEqual([sim.kind, sim.mode, sim.accountId, sim.user], ['wecom', 'wecom', DEMO_MICRO_APP.corpId, DEMO_MICRO_APP.requester]);
+      const delivery = sim.prepare('http://127.0.0.1:1/callback', { content: 'create' });
+      const endpoint = new CallbackEndpoint({ kind: 'wecom', appId: DEMO_MICRO_APP.corpId, token: DEMO_MICRO_APP.token, encodingAESKey: DEMO_MICRO_APP.encodingAESKey }, { replayWindowSeconds: 300 });
+      const fields = endpoint.open(delivery.query, delivery.body).fields;
+      assert.deepEqual([fields.FromUserName, fields.AgentID, fields.Content], [DEMO_MICRO_APP.requester, DEMO_MICRO_APP.agentId, 'create']);
+      // The WeCom app of the other demo account has its own Token: its endpoint refuses the Micro App's callbacks.
+      assert.throws(() => new CallbackEndpoint(WECOM_ACCOUNT, { replayWindowSeconds: 300 }).open(delivery.query, delivery.body), CallbackError);
+      assert.equal(WeChatClientSimulator.demo('microapp', { user: DEMO_MICRO_APP.approver }).user, DEMO_MICRO_APP.approver);
     });
 
     it('derives a gh_ id when none is configured and uses the injected clock', () => {

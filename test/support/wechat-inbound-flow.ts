@@ -102,8 +102,8 @@ export function handlerFlow(options: HandlerFlowOptions = {}): FlowNode[] {
       kind: 'wecom',
       appId: DEMO_MICRO_APP.corpId,
       agentId: DEMO_MICRO_APP.agentId,
-      // WeCom's API is never to be called for these messages: a closed local port.
-      apiBase: 'http://127.0.0.1:9/wecom',
+      // WeCom's API is never to be called for these messages: the sandbox's records show any call.
+      apiBase: apiBase(options, '/wecom'),
       store: options.store ?? '',
       mobileServices: options.sandboxUrl ? 'ms-app' : '',
     },

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { SinonSpy } from 'sinon';
 import registerAccount, { WeChatAccountNode } from '../../../nodes/wechat-account/wechat-account';
+import registerMobileServicesApp from '../../../nodes/mobile-services-app/mobile-services-app';
 import { NodeRedHarness } from '../../support/node-red-harness';
 
 describe('wechat-account', () => {
@@ -59,5 +60,18 @@ describe('wechat-account', () => {
     await harness.unload();
     await load({ kind: 'wecom', agentId: '1000002', acceptPlain: true }, { token: 't', encodingAESKey: 'k'.repeat(43) });
     assert.equal(harness.getNode<WeChatAccountNode>('acc').callbackAccount().acceptPlain, false);
+  });
+
+  it('names the mobile-services-app for late replies of forwarded messages, and none when none (or another kind of node) is selected', async () => {
+    const app = { id: 'ms', type: 'mobile-services-app', serverUrl: 'http://127.0.0.1:9/mobile-services', appId: 'com.sandbox.timeoff', authType: 'apiKey' };
+    const account = (mobileServices: string) => ({ id: 'acc', type: 'wechat-account', kind: 'wecom', appId: 'ww1', agentId: '1000003', apiBase: '', mobileServices });
+    await harness.load([registerAccount, registerMobileServicesApp], [app, account('ms')], { ms: { apiKey: 'k' } });
+    assert.equal(harness.getNode<WeChatAccountNode>('acc').mobileServicesApp()?.id, 'ms');
+    await harness.unload();
+    await harness.load([registerAccount, registerMobileServicesApp], [app, account('')]);
+    assert.equal(harness.getNode<WeChatAccountNode>('acc').mobileServicesApp(), null);
+    await harness.unload();
+    await harness.load([registerAccount, registerMobileServicesApp], [app, { ...account('other'), id: 'acc' }, { ...account(''), id: 'other' }]);
+    assert.equal(harness.getNode<WeChatAccountNode>('acc').mobileServicesApp(), null, 'a wechat-account is not a mobile-services-app');
   });
 });

@@ -1,11 +1,8 @@
 /**
- * Stand-in for SAP Mobile Services push, mounted at /mobile-services (the Mobile Services
- * host): the v2 backend push API of one application (users, one user's device, group,
- * topic, all), the Micro App push as `notification.wechat` on the user push, and an
- * OAuth client-credentials token endpoint at /oauth/token. Requests authenticate with
- * the push service key (X-API-Key), Basic (key alias and key) or a bearer token from the
- * token endpoint. Bodies are checked field by field; deliveries are recorded; 5xx, 429
- * and connection resets can be injected.
+ * The push half of the Mobile Services stand-in: the v2 backend push API of one
+ * application (users, one user's device, group, topic, all) and the Micro App push as
+ * `notification.wechat` on the user push. Bodies are checked field by field; every
+ * accepted push is recorded as a delivery.
  *
  * Where the reference leaves the real service's answer open, the stand-in decides as
  * follows: targets without a registration are left out of pushResults, and when no
@@ -13,12 +10,9 @@
  * whose registration expired is reported with code 7.
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { basicCredentials } from '../lib/http/basic-auth';
-import { readBody, sendJson } from '../lib/http/body';
-import { DEMO_MOBILE_SERVICES } from './demo-accounts';
-import { Fault, FaultInjector, JsonObject, TokenBook, isObject } from './platform-api';
-import type { StandIn } from './server';
+import type { ServerResponse } from 'node:http';
+import { sendJson } from '../../lib/http/body';
+import { JsonObject, isObject } from '../platform-api';
 
 export interface Registration {
   user: string;
@@ -31,20 +25,12 @@ export interface Registration {
   expired?: boolean;
 }
 
-export interface MobileServicesOptions {
-  appId?: string;
-  apiKey?: string;
-  keyAlias?: string;
-  clientId?: string;
-  clientSecret?: string;
-  registrations?: Registration[];
-  /** Where a Micro App push must carry `users` (the reference leaves it open). */
-  microAppUsersIn?: 'top' | 'wechat';
-  tokenLifetimeSeconds?: number;
-  now?: () => number;
-}
+/** Where a Micro App push must carry `users` (the reference leaves it open). */
+export type MicroAppUsersPlacement = 'top' | 'wechat';
 
 export interface PushDelivery {
+  /** Its place among everything the stand-in recorded (pushes and Micro App exchanges), from 1. */
+  seq: number;
   /** users, device, group, topic, all or microApp. */
   target: string;
   path: string;
@@ -57,8 +43,8 @@ export interface PushDelivery {
   at: number;
 }
 
-/** Faults apply to 'push' (every push endpoint) or 'token'. */
-export type MobileServicesFault = Fault & { api: 'push' | 'token' };
+/** Who sent an authenticated push. */
+export type Caller = Pick<PushDelivery, 'auth' | 'tenantId'>;
 
 const MAX_USERS = 1000;
 const NOTIFICATION_FIELDS = ['alert', 'badge', 'sound', 'priority', 'data', 'custom', 'apns', 'gcm', 'wns', 'baidu', 'w3c'];
@@ -74,12 +60,6 @@ export function demoRegistrations(): Registration[] {
   ];
 }
 
-type Caller = Pick<PushDelivery, 'auth' | 'tenantId'>;
-
-function headerText(value: string | string[] | undefined): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
 class FieldError extends Error {
   constructor(
     readonly field: string,
@@ -89,79 +69,35 @@ class FieldError extends Error {
   }
 }
 
-export class MobileServicesStandIn implements StandIn {
-  readonly prefix = '/mobile-services';
+export interface PushApiOptions {
+  registrations: Registration[];
+  microAppUsersIn: MicroAppUsersPlacement;
+  now: () => number;
+  /** The next number of the stand-in's one sequence of records. */
+  nextSeq: () => number;
+}
+
+export class PushApi {
   readonly deliveries: PushDelivery[] = [];
-  tokenRequestCount = 0;
-  /** Push requests answered, faults and refusals included. */
-  pushRequestCount = 0;
-  private readonly faults = new FaultInjector();
-  private readonly tokens: TokenBook;
-  private readonly options: Required<Omit<MobileServicesOptions, 'now'>>;
-  private readonly now: () => number;
   private nextNotification = 1;
 
-  constructor(options: MobileServicesOptions = {}) {
-    this.now = options.now ?? Date.now;
-    this.tokens = new TokenBook(this.now);
-    this.options = {
-      appId: options.appId ?? DEMO_MOBILE_SERVICES.appId,
-      apiKey: options.apiKey ?? DEMO_MOBILE_SERVICES.apiKey,
-      keyAlias: options.keyAlias ?? DEMO_MOBILE_SERVICES.keyAlias,
-      clientId: options.clientId ?? DEMO_MOBILE_SERVICES.clientId,
-      clientSecret: options.clientSecret ?? DEMO_MOBILE_SERVICES.clientSecret,
-      registrations: options.registrations ?? demoRegistrations(),
-      microAppUsersIn: options.microAppUsersIn ?? 'top',
-      tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 43199,
-    };
-  }
-
-  inject(fault: MobileServicesFault): void {
-    this.faults.inject(fault);
-  }
-
-  /** Every issued token expires now. */
-  expireTokens(): void {
-    this.tokens.expireAll();
-  }
+  constructor(private readonly options: PushApiOptions) {}
 
   reset(): void {
     this.deliveries.length = 0;
-    this.tokenRequestCount = 0;
-    this.pushRequestCount = 0;
-    this.faults.clear();
-    this.tokens.clear();
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/oauth/token' && req.method === 'POST') return this.token(req, res);
-    const route = /^\/mobileservices\/push\/v2\/backend\/applications\/([^/]+)\/(.+)$/.exec(path);
-    if (!route || req.method !== 'POST') {
-      req.resume();
-      return sendJson(res, 404, status(404, `no API at ${path}`));
-    }
-    this.pushRequestCount++;
-    if (await this.faults.apply('push', res)) return void req.resume();
-    const auth = this.authenticate(req);
-    if (!auth) {
-      req.resume();
-      return sendJson(res, 401, status(401, 'Unauthorized'));
-    }
-    if (decodeURIComponent(route[1]) !== this.options.appId) {
-      req.resume();
-      return sendJson(res, 404, status(404, `application ${decodeURIComponent(route[1])} not found`));
-    }
-    const body = await readJsonBody(req);
-    if (!body) return sendJson(res, 400, status(400, 'Malformed JSON body'));
+  /** Answers an authenticated push to `path` below the application, e.g. 'notifications/users'. */
+  answer(res: ServerResponse, path: string, caller: Caller, body: JsonObject): void {
     try {
-      this.push(res, route[2], { auth, tenantId: headerText(req.headers['x-tenant-id']) }, body);
+      this.push(res, path, caller, body);
     } catch (err) {
       if (!(err instanceof FieldError)) throw err;
       sendJson(res, 400, { status: { code: 400, message: 'Field error', parameters: [{ field: err.field, message: err.message }] }, pushResults: null });
     }
   }
 
-  private push(res: ServerResponse, path: string, auth: Caller, body: JsonObject): void {
+  private push(res: ServerResponse, path: string, caller: Caller, body: JsonObject): void {
     const regs = this.options.registrations;
     const device = /^users\/([^/]+)\/devices\/([^/]+)\/notifications$/.exec(path);
     const group = /^groups\/([^/]+)\/notifications$/.exec(path);
@@ -190,14 +126,14 @@ export class MobileServicesStandIn implements StandIn {
       reached = regs.filter((r) => r.topics.includes(body.topic as string));
     } else if (path === 'notifications') {
       checkNotification(body.notification);
-      this.record('all', path, auth, body, regs);
+      this.record('all', path, caller, body, regs);
       return sendJson(res, 202, { status: { code: 0, message: 'Accepted', parameters: null }, correlationId: randomBytes(16).toString('hex'), pushResults: [] });
     } else {
-      return sendJson(res, 404, status(404, `no API at ${path}`));
+      return sendJson(res, 404, errorStatus(404, `no API at ${path}`));
     }
     if (!reached.length) return sendJson(res, 400, { status: { code: 400, message: 'No registrations for the given users', parameters: null }, pushResults: [] });
     const pushResults = reached.map((r) => this.result(r));
-    this.record(target, path, auth, body, reached.filter((r) => !r.expired));
+    this.record(target, path, caller, body, reached.filter((r) => !r.expired));
     sendJson(res, 201, { status: null, pushResults });
   }
 
@@ -213,47 +149,14 @@ export class MobileServicesStandIn implements StandIn {
   }
 
   private record(target: string, path: string, caller: Caller, body: JsonObject, reached: Registration[]): void {
-    this.deliveries.push({ target, path, ...caller, body, delivered: reached.map((r) => r.user), at: this.now() });
-  }
-
-  private authenticate(req: IncomingMessage): PushDelivery['auth'] | null {
-    const key = req.headers['x-api-key'];
-    if (key !== undefined) return key === this.options.apiKey ? 'apiKey' : null;
-    const authorization = String(req.headers.authorization ?? '');
-    const basic = basicCredentials(authorization);
-    if (basic) return basic.user === this.options.keyAlias && basic.password === this.options.apiKey ? 'basic' : null;
-    const bearer = /^Bearer (\S+)$/i.exec(authorization)?.[1] ?? null;
-    return bearer && this.tokens.check(bearer).ok ? 'bearer' : null;
-  }
-
-  private async token(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    this.tokenRequestCount++;
-    if (await this.faults.apply('token', res)) return void req.resume();
-    const form = new URLSearchParams((await readBody(req, 64 * 1024)).toString('utf8'));
-    const basic = basicCredentials(String(req.headers.authorization ?? ''));
-    const client = basic ?? { user: form.get('client_id') ?? '', password: form.get('client_secret') ?? '' };
-    if (form.get('grant_type') !== 'client_credentials') return sendJson(res, 400, { error: 'unsupported_grant_type', error_description: 'Unsupported grant type' });
-    if (client.user !== this.options.clientId || client.password !== this.options.clientSecret) {
-      return sendJson(res, 401, { error: 'unauthorized', error_description: 'Bad credentials' });
-    }
-    const issued = this.tokens.issue(client.user, this.options.tokenLifetimeSeconds, 0);
-    sendJson(res, 200, { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn, scope: 'uaa.resource', jti: randomBytes(16).toString('hex') });
+    const seq = this.options.nextSeq();
+    this.deliveries.push({ seq, target, path, ...caller, body, delivered: reached.map((r) => r.user), at: this.options.now() });
   }
 }
 
-function status(code: number, message: string): JsonObject {
+/** The service's error body: a status and no push results. */
+export function errorStatus(code: number, message: string): JsonObject {
   return { status: { code, message, parameters: null }, pushResults: null };
-}
-
-async function readJsonBody(req: IncomingMessage): Promise<JsonObject | null> {
-  // Media travel inline: a 20 MB file is about 27 MB as base64 JSON.
-  const body = await readBody(req, 32 * 1024 * 1024);
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    return isObject(value) ? value : null;
-  } catch {
-    return null;
-  }
 }
 
 function checkedUsers(value: unknown, field: string): string[] {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import type { Sandbox } from '../../sandbox';
-import { DEMO_MOBILE_SERVICES } from '../../sandbox/demo-accounts';
-import { withSandbox } from '../support/sandbox';
+import type { Sandbox } from '../../../sandbox';
+import { DEMO_MOBILE_SERVICES } from '../../../sandbox/demo-accounts';
+import { withSandbox } from '../../support/sandbox';
 
 const ms = DEMO_MOBILE_SERVICES;
 type Answer = { status: number; body: Record<string, unknown> };

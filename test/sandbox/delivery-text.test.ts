@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { messageText, pushText } from '../../sandbox/delivery-text';
+
+describe('sandbox: what reached a person, in a few words', () => {
+  it('says what a Micro App push carries, per msgtype, and a generic push by its alert', () => {
+    const wechat = (message: Record<string, unknown>) => pushText({ users: ['P000001'], notification: { wechat: { createtime: '2024-05-01T08:00:00.000Z', ...message } } });
+    assert.deepEqual(wechat({ msgtype: 'text', text: { content: 'Leave\napproved' } }), { msgtype: 'text', text: 'Leave approved' });
+    assert.deepEqual(wechat({ msgtype: 'textcard', textcard: { title: 'Leave', description: '<div class="gray">2024-05-02</div><div>3 days</div>', url: 'https://x' } }), {
+      msgtype: 'textcard',
+      text: 'Leave — 2024-05-02 3 days',
+    });
+    assert.deepEqual(wechat({ msgtype: 'news', news: { articles: [{ title: 'One' }, { title: 'Two' }] } }), { msgtype: 'news', text: 'One; Two' });
+    assert.deepEqual(wechat({ msgtype: 'file', file: { media_file_name: 'leave.pdf', media_file_encoded: 'data:application/pdf;base64,AAAA' } }), { msgtype: 'file', text: 'leave.pdf' });
+    assert.deepEqual(pushText({ notification: { alert: 'New leave request' } }), { msgtype: 'notification', text: 'New leave request' });
+  });
+
+  it('says what an API message carries: app and customer-service messages, template messages by their values', () => {
+    assert.deepEqual(messageText({ touser: 'u', msgtype: 'markdown', markdown: { content: '**Due** today' } }), { msgtype: 'markdown', text: '**Due** today' });
+    assert.deepEqual(messageText({ touser: 'u', msgtype: 'image', image: { media_id: 'sbx_media_1' } }), { msgtype: 'image', text: 'sbx_media_1' });
+    assert.deepEqual(messageText({ touser: 'u', msgtype: 'template_card', template_card: { card_type: 'text_notice', main_title: { title: 'Approve?' } } }), {
+      msgtype: 'template_card',
+      text: 'Approve?',
+    });
+    assert.deepEqual(messageText({ touser: 'o1', template_id: 'T1', data: { first: { value: 'Hello' }, keyword1: { value: 'Order 42' } } }), { msgtype: 'template', text: 'Hello / Order 42' });
+  });
+});
