@@ -2,6 +2,7 @@
  * Opening stores. Each store object belongs to the config node that created it (a
  * wechat-sap-store, or an account using the embedded file), which closes it when it
  * closes; several handles on one SQLite file or pools on one database work side by side.
+ * Records (./records) keep flows' JSON records in a store.
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -41,3 +42,4 @@ export function closeThen(store: Store | null, done: (err?: Error) => void): voi
   store.close().then(() => done(), done);
 }
 export { QueueWorker, QueueWorkerOptions } from './queue-worker';
+export * from './records';
