@@ -196,16 +196,39 @@ describe('scenario: TimeOff micro app (flows/timeoff.json)', () => {
       assert.match(await chat(APPROVER, `reject ${id} Not this week`), /You rejected/);
     });
 
-    it('two decisions racing: one wins, the other is told it was already decided', async () => {
+    it('two decisions racing, both read before either is written: the store takes one, the other is told it was already decided', async () => {
       const id = await submitByChat(REQUESTER);
-      const answers = await Promise.all([chat(APPROVER, `approve ${id}`), chat(APPROVER, `reject ${id} No`), chat(APPROVER, `approve ${id}`)]);
+      // Hold the decisions coming out of "Apply the command" until both have been worked out from the same version.
+      const apply = harness.getNode('timeoff.apply') as unknown as { send: (msgs: unknown) => void };
+      const send = apply.send;
+      const held: unknown[] = [];
+      apply.send = (msgs: unknown) => {
+        held.push(msgs);
+        if (held.length === 2) held.forEach((m) => send.call(apply, m));
+      };
+      const problems: unknown[] = [];
+      const storeProblem = harness.getNode('timeoff.store.problem');
+      const receive = storeProblem.receive.bind(storeProblem);
+      storeProblem.receive = (msg) => {
+        problems.push((msg as { error?: { code?: unknown } }).error?.code);
+        receive(msg);
+      };
+      let answers: string[];
+      try {
+        answers = await Promise.all([chat(APPROVER, `approve ${id}`), chat(APPROVER, `reject ${id} No`)]);
+      } finally {
+        apply.send = send;
+        storeProblem.receive = receive;
+      }
+      assert.deepEqual(problems, ['record_conflict'], 'the second write was refused by the store');
       const won = answers.filter((a) => /^You (approved|rejected) request/.test(a));
       assert.equal(won.length, 1, answers.join(' | '));
-      assert.equal(answers.filter((a) => a === `Request ${id} has already been decided.`).length, 2, answers.join(' | '));
-      const decision = (await read(id)).status;
-      assert.equal(won[0].startsWith(decision === 'approved' ? 'You approved' : 'You rejected'), true, `${won[0]} but stored ${decision}`);
+      assert.ok(answers.includes(`Request ${id} has already been decided.`), answers.join(' | '));
+      const stored = await read(id);
+      assert.equal(won[0].startsWith(stored.status === 'approved' ? 'You approved' : 'You rejected'), true, `${won[0]} but stored ${stored.status}`);
       await waitForCard(REQUESTER);
-      assert.equal(cardsTo(REQUESTER).length, 1);
+      assert.equal(cardsTo(REQUESTER).length, 1, 'the requester hears of one decision');
+      assert.equal(cardsTo(REQUESTER)[0].title, `Leave request ${id} ${stored.status}`);
     });
 
     it('dates are checked: not a date, end before start, a weekend only; submit needs everything', async () => {
@@ -410,5 +433,13 @@ describe('scenario: TimeOff requests survive a restart (a whole Node-RED, defaul
     );
     const next = await post('/timeoff/leaverequest', JSON.stringify({ requester: 'P000008' }));
     assert.equal((JSON.parse(next.body) as { id: number }).id, id + 1);
+
+    // The chat sees the same draft: through the Mobile Services stand-in, as WeCom would send it.
+    sandbox.mobileServices.setMessageHandler({
+      url: nr.url(DEMO_MICRO_APP.handlerPath),
+      auth: { kind: 'basic', user: DEMO_MICRO_APP.forwardUser, password: DEMO_MICRO_APP.forwardPassword },
+    });
+    const result = await WeChatClientSimulator.demo('microapp', { user: 'P000007' }).deliver(microAppCallbackUrl(sandbox.baseUrl), { content: 'show' });
+    assert.equal(result.reply.kind === 'reply' && result.reply.text, `Draft ${id}\nStart: 2024-06-03\nEnd: 2024-06-04\nWorking days: 2\nReason: Before the restart\nSend submit to ask for approval.`);
   });
 });
