@@ -77,11 +77,11 @@ export function startRecordOperation(RED: NodeAPI, node: Node, config: WeChatSap
 
   /** Runs the message's operation, sets its results on msg, and says what it did (the status text). */
   async function perform(msg: RecordsMessage, operation: RecordOperation): Promise<string> {
-    const store = recordsInStore();
+    const kept = recordsInStore();
     switch (operation) {
       case 'get': {
         const key = recordKey(msg.key);
-        const found = await store.get(collection, key);
+        const found = await kept.get(collection, key);
         msg.payload = found ? found.value : null;
         msg.record = found ? found.meta : null;
         return found ? statusOf('get', { record: shown(key), version: found.meta.version }) : statusOf('getNone', { record: shown(key) });
@@ -89,25 +89,25 @@ export function startRecordOperation(RED: NodeAPI, node: Node, config: WeChatSap
       case 'insert':
       case 'put': {
         const key = recordKey(msg.key);
-        const stored = operation === 'insert' ? await store.insert(collection, key, msg.payload) : await store.put(collection, key, msg.payload, { ifVersion: checkIfVersion(msg.ifVersion) });
+        const stored = operation === 'insert' ? await kept.insert(collection, key, msg.payload) : await kept.put(collection, key, msg.payload, { ifVersion: checkIfVersion(msg.ifVersion) });
         msg.payload = stored.value;
         msg.record = stored.meta;
         return statusOf(operation, { record: shown(key), version: stored.meta.version });
       }
       case 'delete': {
         const key = recordKey(msg.key);
-        const removed = await store.delete(collection, key, { ifVersion: checkIfVersion(msg.ifVersion) });
+        const removed = await kept.delete(collection, key, { ifVersion: checkIfVersion(msg.ifVersion) });
         msg.payload = removed;
         return statusOf(removed ? 'delete' : 'deleteNone', { record: shown(key) });
       }
       case 'list': {
-        const found = await store.list(collection, checkListQuery({ where: msg.where, prefix: msg.prefix, limit: msg.limit }));
+        const found = await kept.list(collection, checkListQuery({ where: msg.where, prefix: msg.prefix, limit: msg.limit }));
         msg.payload = found.map((r) => r.value);
         msg.records = found.map((r) => r.meta);
         return statusOf('list', { collection, count: found.length });
       }
       case 'next-id': {
-        const id = await store.nextId(collection);
+        const id = await kept.nextId(collection);
         msg.payload = id;
         return statusOf('nextId', { collection, id });
       }
