@@ -19,7 +19,11 @@ const CORE_NODES: Record<string, string> = {
   catch: 'common/25-catch.js',
   comment: 'common/90-comment.js',
   inject: 'common/20-inject.js',
-  link: 'common/60-link.js',
+  'link in': 'common/60-link.js',
+  'link out': 'common/60-link.js',
+  template: 'function/80-template.js',
+  'http in': 'network/21-httpin.js',
+  'http response': 'network/21-httpin.js',
 };
 
 /** A flow file from `dir` (relative to the package root): flows/ as shipped, or a saved fixture. */
@@ -43,9 +47,9 @@ export function useDemoEnvironment(sandboxBaseUrl: string): () => void {
 /** Loads the shipped flow with our nodes and the core nodes it references. */
 export async function loadShippedFlow(harness: NodeRedHarness, ours: RegisterFn[], flow: FlowNode[]): Promise<void> {
   const types = new Set(flow.map((n) => n.type));
-  const core = Object.entries(CORE_NODES)
-    .filter(([type]) => types.has(type))
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    .map(([, file]) => require(join(CORE, file)) as RegisterFn);
+  // One file registers several types (link in and link out; http in and http response): each file once.
+  const files = new Set(Object.entries(CORE_NODES).filter(([type]) => types.has(type)).map(([, file]) => file));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const core = [...files].map((file) => require(join(CORE, file)) as RegisterFn);
   await harness.load([...ours, ...core], flow, demoCredentials(flow));
 }
