@@ -6,9 +6,13 @@ import registerAccount from '../../nodes/wechat-account/wechat-account';
 import registerIn from '../../nodes/wechat-in/wechat-in';
 import registerReply from '../../nodes/wechat-reply/wechat-reply';
 import registerSend from '../../nodes/wechat-send/wechat-send';
-import { commandLine, DemoCommand, demoSteps, welcomeText } from '../../scripts/demo-welcome';
+import registerApp from '../../nodes/mobile-services-app/mobile-services-app';
+import registerPush from '../../nodes/mobile-services-push/mobile-services-push';
+import registerRecords from '../../nodes/wechat-sap-records/wechat-sap-records';
+import { PassThrough } from 'node:stream';
+import { commandLine, DemoCommand, demoSteps, nextWorkingWeek, welcomeText } from '../../scripts/demo-welcome';
 import { main } from '../../sandbox/cli';
-import { DEMO_C4C, DEMO_FOLLOWER_OPENID } from '../../sandbox/demo-accounts';
+import { DEMO_C4C, DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from '../../sandbox/demo-accounts';
 import { DEFAULT_SANDBOX_URL } from '../../sandbox/demo-addresses';
 import type { Sandbox } from '../../sandbox/index';
 import { logs, runShippedFlow, waitFor } from '../support/flow-watch';
@@ -16,8 +20,8 @@ import { logs, runShippedFlow, waitFor } from '../support/flow-watch';
 describe('npm start: the commands it prints (scripts/demo-welcome.ts)', () => {
   // Every shipped flow, as npm start runs them, with the sandbox on a port of its own (not the default one).
   const run = runShippedFlow(
-    ['qa-bot.json', 'customer-changed-notifies-wechat.json', 'follow-creates-customer.json'],
-    [registerAccount, registerIn, registerReply, registerSend, registerNotificationIn, registerSystem, registerOdata],
+    ['qa-bot.json', 'customer-changed-notifies-wechat.json', 'follow-creates-customer.json', 'timeoff.json'],
+    [registerAccount, registerIn, registerReply, registerSend, registerNotificationIn, registerSystem, registerOdata, registerApp, registerPush, registerRecords],
   );
   const { harness } = run;
   let sandbox: Sandbox;
@@ -26,13 +30,18 @@ describe('npm start: the commands it prints (scripts/demo-welcome.ts)', () => {
   before(() => {
     sandbox = run.sandbox;
     sandbox.c4c.setConsumer({ url: `${harness.baseUrl}/c4c/notify`, user: DEMO_C4C.notifyUser, password: DEMO_C4C.notifyPassword });
+    // As npm start does: Mobile Services forwards the Micro App's messages to this run's TimeOff handler.
+    sandbox.mobileServices.setMessageHandler({
+      url: harness.baseUrl + DEMO_MICRO_APP.handlerPath,
+      auth: { kind: 'basic', user: DEMO_MICRO_APP.forwardUser, password: DEMO_MICRO_APP.forwardPassword },
+    });
     steps = demoSteps(harness.baseUrl, sandbox.baseUrl);
   });
 
   /** Runs a printed command with the arguments a shell hands the CLI; returns what it printed. */
-  async function runPrinted(command: DemoCommand): Promise<string> {
+  async function runPrinted(command: DemoCommand, input?: NodeJS.ReadableStream): Promise<string> {
     const printed: string[] = [];
-    const code = await main(command.args, (line) => printed.push(line), (line) => printed.push(line));
+    const code = await main(command.args, (line) => printed.push(line), (line) => printed.push(line), input);
     assert.equal(code, 0, `${commandLine(command)}\n${printed.join('\n')}`);
     return printed.join('\n');
   }
@@ -106,5 +115,35 @@ describe('npm start: the commands it prints (scripts/demo-welcome.ts)', () => {
       messagesToFollower().map((m) => m.body.text),
       [{ content: 'Your account details were updated.' }],
     );
+  });
+
+  it('runs the TimeOff commands as printed: the request, the approver\'s decision in chat, the pushes; and the page', async () => {
+    const [create, start, end, reason, submit] = step(/^TimeOff through SAP Mobile Services/);
+    const [approverChat, pushes] = step(/^As the approver/);
+    const { start: monday, end: wednesday } = nextWorkingWeek(new Date());
+    assert.ok(start.args.includes(`start ${monday}`), start.args.join(' '));
+    assert.match(await runPrinted(create), /draft/i);
+    await runPrinted(start);
+    await runPrinted(end);
+    await runPrinted(reason);
+    const submitted = await runPrinted(submit);
+    const number = /(?:request|申请)\D*(\d+)/i.exec(submitted)?.[1];
+    assert.ok(number, `the submit reply names the request number:\n${submitted}`);
+    await waitFor('the approver\'s text card', () =>
+      sandbox.mobileServices.deliveries.some((d) => d.delivered.includes(DEMO_MICRO_APP.approver) && JSON.stringify(d.body).includes('textcard')),
+    );
+    // The printed chat command, fed the line the title tells the approver to type.
+    const typed = new PassThrough();
+    typed.end(`approve ${number}\n`);
+    assert.match(await runPrinted(approverChat, typed), /approved/i);
+    await waitFor('the requester\'s text card', () =>
+      sandbox.mobileServices.deliveries.some((d) => d.delivered.includes(DEMO_MICRO_APP.requester)),
+    );
+    assert.match(await runPrinted(pushes), /textcard/);
+    const [page, rest] = steps.find((s) => /page/.test(s.title))?.links ?? [];
+    assert.equal((await fetch(page)).status, 200);
+    const listed = (await (await fetch(/'(.+)'/.exec(rest)![1])).json()) as { id: number; status: string }[];
+    assert.equal(listed.find((r) => String(r.id) === number)?.status, 'approved');
+    assert.ok(wednesday > monday);
   });
 });
