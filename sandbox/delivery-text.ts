@@ -62,8 +62,11 @@ function textOf(value: unknown): string {
 }
 
 /** Text cards allow a little HTML (<div class="gray">…</div>); the terminal shows its text. */
+const ENTITIES: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&amp;': '&' };
+
+/** A text card description as a person reads it: tags dropped, then the escaped characters shown as themselves. */
 function withoutTags(html: string): string {
-  return html.replace(/<[^>]*>/g, ' ');
+  return html.replace(/<[^>]*>/g, ' ').replace(/&(?:lt|gt|quot|#39|amp);/g, (entity) => ENTITIES[entity]);
 }
 
 function oneLine(text: string): string {

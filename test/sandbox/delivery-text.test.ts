@@ -9,6 +9,8 @@ describe('sandbox: what reached a person, in a few words', () => {
       msgtype: 'textcard',
       text: 'Leave — 2024-05-02 3 days',
     });
+    // Escaped text of the card shows as the characters it stands for; a literal "&amp;lt;" stays "&lt;".
+    assert.equal(wechat({ msgtype: 'textcard', textcard: { title: 'T', description: 'Reply "reject 1 &lt;reason&gt;" &amp;amp;lt;', url: 'https://x' } }).text, 'T — Reply "reject 1 <reason>" &amp;lt;');
     assert.deepEqual(wechat({ msgtype: 'news', news: { articles: [{ title: 'One' }, { title: 'Two' }] } }), { msgtype: 'news', text: 'One; Two' });
     assert.deepEqual(wechat({ msgtype: 'file', file: { media_file_name: 'leave.pdf', media_file_encoded: 'data:application/pdf;base64,AAAA' } }), { msgtype: 'file', text: 'leave.pdf' });
     assert.deepEqual(pushText({ notification: { alert: 'New leave request' } }), { msgtype: 'notification', text: 'New leave request' });
