@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Device, DeviceChannel, OutboxMessage, WfDcnRequest } from '../../../lib/dcn/types';
 import { SqlOutbox } from '../../../lib/dcn/outbox';
-import { Store, createStore } from '../../../lib/store';
+import { Store, StoreConfig, createStore } from '../../../lib/store';
 import { DEMO_DCN } from '../../../sandbox/demo-accounts';
 import { pgConfig, usePostgresSchema } from '../store/pg-support';
 
@@ -69,6 +69,8 @@ export interface StoreKind {
   openAgain(): Store;
   /** Where the last open() keeps its tables: the SQLite file, or the PostgreSQL schema and table prefix. */
   where(): { path?: string; schema?: string; prefix?: string };
+  /** The configuration that opens the last open()'s database again, e.g. in another process. */
+  config(): StoreConfig;
 }
 
 /**
@@ -90,6 +92,7 @@ export function onBothStores(suite: (kind: StoreKind) => void): void {
       },
       openAgain: () => createStore({ kind: 'sqlite', path }),
       where: () => ({ path }),
+      config: () => ({ kind: 'sqlite', path }),
     });
   });
   describe('on PostgreSQL', () => {
@@ -103,6 +106,7 @@ export function onBothStores(suite: (kind: StoreKind) => void): void {
       },
       openAgain: () => createStore(pgConfig(schema, { tablePrefix: prefix })),
       where: () => ({ schema, prefix }),
+      config: () => pgConfig(schema, { tablePrefix: prefix }),
     });
   });
 }
