@@ -1,0 +1,8 @@
+/**
+ * The WF-DCN hub's one entry: the vocabulary, the request contract, the data cache,
+ * the device registry, the processor and the hub (../../README.md "WF-DCN hub").
+ */
+export * from './types';
+export * from './request';
+export * from './cache';
+export * from './registry';
