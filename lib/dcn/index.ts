@@ -6,3 +6,5 @@ export * from './types';
 export * from './request';
 export * from './cache';
 export * from './registry';
+export * from './processor';
+export * from './hub';
