@@ -14,7 +14,8 @@
  * One table, module `dcn_cache`; writes join the caller's transaction (applyInTx).
  */
 import type { MigrationStep, SqlDatabase, SqlExecutor } from '../store/sql';
-import { checkName, empty, expected, isPlainObject, typeName, withoutVersion } from './request';
+import { checkName, empty, expected, isPlainObject, typeName } from './checks';
+import { withoutVersion } from './request';
 import { ModuleTables } from './tables';
 import { CachedRow, DcnError, DcnMessage, MboDefinition } from './types';
 

@@ -182,7 +182,7 @@ export class DcnProcessor {
   /** One message per device of each receiver, inside the fan-out's transaction. */
   private async fanOut(tx: SqlExecutor, call: DcnCall, request: WfDcnRequest): Promise<DcnResultRecord> {
     const devices = await this.parts.registry.devicesInTx(tx, call.security, request.to);
-    const created = await this.parts.outbox.createInTx(tx, request, devices);
+    const created = await this.parts.outbox.createInTx(tx, request, devices, call.security);
     return { recordID: request.id, success: true, statusMessage: fanOutStatus(request.to, devices, created.length) };
   }
 
@@ -190,7 +190,7 @@ export class DcnProcessor {
   private async retract(tx: SqlExecutor, call: DcnCall, request: WfDcnRequest): Promise<DcnResultRecord> {
     const outcome = await this.parts.outbox.retractInTx(tx, request.id, call.security);
     const statusMessage = outcome.known
-      ? `withdrawn: ${count(outcome.cancelled, 'undelivered message')} cancelled, ${count(outcome.retractions, 'retraction message')} created`
+      ? `withdrawn: ${count(outcome.cancelled, 'undelivered message')} cancelled; retracted on ${count(outcome.retractions, 'device')} that had it`
       : `no earlier :upsert has the id ${request.id}; nothing was withdrawn`;
     return { recordID: request.id, success: true, statusMessage };
   }

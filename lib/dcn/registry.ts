@@ -9,7 +9,7 @@
  * One table, module `dcn_registry`.
  */
 import type { MigrationStep, SqlDatabase, SqlExecutor, SqlValue } from '../store/sql';
-import { checkName, empty, expected, isPlainObject } from './request';
+import { checkName, empty, expected, isPlainObject } from './checks';
 import { ModuleTables } from './tables';
 import { DEVICE_CHANNELS, DcnError, Device, DeviceChannel } from './types';
 
@@ -40,7 +40,7 @@ const STEPS: MigrationStep[] = [
   },
 ];
 
-export const DEFAULT_LIST_LIMIT = 1000;
+export const DEFAULT_DEVICE_LIST_LIMIT = 1000;
 /** Users looked up per statement, well under either database's limit of parameters. */
 const USERS_PER_QUERY = 500;
 
@@ -136,7 +136,7 @@ export class DeviceRegistry {
       conditions.push('user_name = ?');
       params.push(field(filter.user, 'user'));
     }
-    const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
+    const limit = filter.limit ?? DEFAULT_DEVICE_LIST_LIMIT;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new DcnError(400, 'dcn_bad_limit', `limit must be a whole number of at least 1 (got ${String(limit)})`, { field: 'limit', value: String(limit) });
     params.push(limit);
     await this.migrate();

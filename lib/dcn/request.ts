@@ -12,6 +12,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { basicCredentials } from '../http/basic-auth';
+import { NAME_CHARS, checkChars, checkName, empty, expected, isPlainObject, shortened, tooLong } from './checks';
 import { DcnCall, DcnCommand, DcnError, DcnHttpCall, DcnMessage, DcnRequest, DcnSender, WfDcnRequest } from './types';
 
 /** The bounds a request must keep; each is a 400 (the whole text's length a 413) naming the field. */
@@ -29,7 +30,7 @@ export const DCN_LIMITS = {
   /** Attributes in one message's `cols`. */
   attributes: 1000,
   /** Ids, user names, MBO and operation names, packages, security configurations. */
-  nameChars: 200,
+  nameChars: NAME_CHARS,
   subjectChars: 1000,
   fromChars: 1000,
   bodyChars: 65_536,
@@ -418,47 +419,6 @@ function nonEmpty(text: string, field: string): string {
   return text;
 }
 
-/** A name: at most nameChars, no NUL and no broken surrogate (PostgreSQL text holds neither). */
-export function checkName(text: string, field: string): string {
-  if (text.length > DCN_LIMITS.nameChars) throw tooLong(field, text.length, DCN_LIMITS.nameChars);
-  return checkChars(text, field);
-}
-
-function checkChars(text: string, field: string): string {
-  if (text.includes('\u0000') || LONE_SURROGATE.test(text)) {
-    throw new DcnError(400, 'dcn_bad_chars', `${field} holds a NUL character or a broken UTF-16 surrogate`, { field });
-  }
-  return text;
-}
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** The JSON type of a value, for messages (the same word in every language). */
-export function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  return Array.isArray(value) ? 'array' : typeof value;
-}
-
-type Expected = 'string' | 'object' | 'array' | 'boolean';
-
-const ARTICLE: Record<Expected, string> = { string: 'a string', object: 'an object', array: 'an array', boolean: 'a boolean' };
-
-export function expected(kind: Expected, field: string, value: unknown): DcnError {
-  return new DcnError(400, `dcn_expected_${kind}`, `${field} must be ${ARTICLE[kind]} (got ${typeName(value)})`, { field, type: typeName(value) });
-}
-
-export function empty(field: string): DcnError {
-  return new DcnError(400, 'dcn_empty', `${field} must not be empty`, { field });
-}
-
-export function tooLong(field: string, length: number, max: number): DcnError {
-  return new DcnError(400, 'dcn_too_long', `${field} is ${length} characters long, more than the ${max} allowed`, { field, length, max });
-}
-
 function tooMany(field: string, count: number, max: number): DcnError {
   return new DcnError(400, 'dcn_too_many', `${field} holds ${count} entries, more than the ${max} allowed`, { field, count, max });
 }
@@ -469,9 +429,4 @@ function tooManyMessages(count: number): DcnError {
     count,
     max: DCN_LIMITS.messages,
   });
-}
-
-/** A value sent by the caller, cut short for a message. */
-export function shortened(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

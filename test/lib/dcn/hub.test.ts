@@ -123,6 +123,7 @@ onBothStores('lib/dcn/hub', (open) => {
       const response = await wf({ to: 'mchan,SUPAdmin', data: [] }, undefined, { cmd: 'wf', security: 'hr' });
       assert.deepEqual(parsed<DcnResultRecord[]>(response)[0].statusMessage, '1 message for 1 device of 1 receiver; no device registered for SUPAdmin');
       assert.deepEqual(sent(), ['message:mchan/wechat-mchan:pending']);
+      assert.deepEqual(outbox.securities, ['hr'], 'the outbox is told the call\'s configuration');
     });
 
     it('accepts a GET-encoded request with ~ for : and credentials as parameters on DCNServlet', async () => {
@@ -375,7 +376,7 @@ onBothStores('lib/dcn/hub', (open) => {
       outbox.deliver('WID123/default/SUPAdmin/wecom-SUPAdmin/message/0');
       const response = await hub.handle(call({ op: ':delete', id: 'WID123', to: 'SUPAdmin' }));
       assert.equal(response.status, 200, response.body);
-      assert.deepEqual(parsed(response), [{ recordID: 'WID123', success: true, statusMessage: 'withdrawn: 2 undelivered messages cancelled, 1 retraction message created' }]);
+      assert.deepEqual(parsed(response), [{ recordID: 'WID123', success: true, statusMessage: 'withdrawn: 2 undelivered messages cancelled; retracted on 1 device that had it' }]);
       assert.deepEqual(sent(), [
         'message:SUPAdmin/ms-SUPAdmin:cancelled',
         'message:SUPAdmin/wecom-SUPAdmin:delivered',

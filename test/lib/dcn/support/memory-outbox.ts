@@ -18,14 +18,17 @@ export class MemoryOutbox implements Outbox {
   /** When set, createInTx throws it after its first statement inside the transaction. */
   failCreate: Error | null = null;
   createCalls = 0;
+  /** The security configuration each createInTx call was given. */
+  readonly securities: Array<string | undefined> = [];
 
   constructor(
     private readonly tracked: TrackedStore,
     private readonly now: () => number = Date.now,
   ) {}
 
-  async createInTx(tx: SqlExecutor, request: WfDcnRequest, devices: Device[]): Promise<OutboxMessage[]> {
+  async createInTx(tx: SqlExecutor, request: WfDcnRequest, devices: Device[], security?: string): Promise<OutboxMessage[]> {
     this.createCalls++;
+    this.securities.push(security);
     // Proves the call joined a live transaction of the store.
     await tx.all('SELECT 1 AS one');
     if (this.failCreate) throw this.failCreate;
