@@ -19,7 +19,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI } from 'node-red';
 import { BodyError, readJsonBody, sendJson } from '../../lib/http/body';
 import type { CachedRow, DcnHttpCall, DcnSender, Device, Outbox } from '../../lib/dcn/types';
-import { DEVICE_CHANNELS, DcnError } from '../../lib/dcn/types';
+import { DcnError } from '../../lib/dcn/types';
+import { RegistryInputError, deviceInput, inboxLimit, inputObject } from '../wf-dcn-registry/registry-input';
 import { errorText } from '../shared/errors';
 import { RouteHandler, RoutedRequest, mountRoute, routePath } from '../shared/owned-route';
 
@@ -38,8 +39,6 @@ export interface AdminHub {
 /** A registration is a few short fields; anything bigger is not one. */
 const BODY_LIMIT = 16 * 1024;
 const BODY_DEPTH = 4;
-const INBOX_DEFAULT_LIMIT = 50;
-const INBOX_MAX_LIMIT = 1000;
 const REALM = 'Basic realm="wf-dcn admin", charset="UTF-8"';
 
 type AdminRequest = RoutedRequest & { params?: Record<string, string> };
@@ -174,47 +173,19 @@ function keyFromQuery(query: Record<string, unknown>): Record<string, string> {
   return key;
 }
 
-function inboxLimit(value: unknown): number {
-  if (value === undefined) return INBOX_DEFAULT_LIMIT;
-  const limit = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(limit >= 1 && limit <= INBOX_MAX_LIMIT)) throw new AdminError(400, 'dcn_bad_request', `limit must be a whole number from 1 to ${INBOX_MAX_LIMIT}`);
-  return limit;
-}
-
 /**
  * The device a POST body describes, for the user of the path. The body may repeat the
  * path's security and user; naming others is refused rather than silently overridden.
  */
 function deviceFromBody(body: unknown, security: string, user: string): Omit<Device, 'registeredAt'> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AdminError(400, 'dcn_bad_request', 'the body must be a JSON object');
-  const fields = body as Record<string, unknown>;
+  const fields = inputObject(body);
   for (const [name, expected] of [
     ['security', security],
     ['user', user],
   ] as const) {
     if (fields[name] !== undefined && fields[name] !== expected) throw new AdminError(400, 'dcn_bad_request', `${name} in the body must be the path's (${expected})`);
   }
-  const text = (name: string, required: boolean): string => {
-    const value = fields[name];
-    if (value === undefined && !required) return '';
-    if (typeof value !== 'string' || (required && value.trim() === '')) throw new AdminError(400, 'dcn_bad_request', `${name} must be a non-empty string`);
-    return value.trim();
-  };
-  return {
-    security,
-    user,
-    deviceId: text('deviceId', true),
-    channel: channelOf(text('channel', true)),
-    address: text('address', true),
-    msDevice: text('msDevice', false),
-  };
-}
-
-/** One of the registry's channels, or a 400 naming them. */
-function channelOf(value: string): Device['channel'] {
-  const channel = DEVICE_CHANNELS.find((c) => c === value);
-  if (!channel) throw new AdminError(400, 'dcn_bad_request', `channel must be one of ${DEVICE_CHANNELS.join(', ')}`);
-  return channel;
+  return deviceInput({ ...fields, security, user });
 }
 
 function lowerCaseHeaders(req: IncomingMessage): Record<string, string> {
@@ -235,11 +206,12 @@ function answerError(res: ServerResponse, err: unknown): void {
   sendJson(res, status, { error: code, message });
 }
 
-function isRefusal(err: unknown): err is AdminError | DcnError | BodyError {
-  return err instanceof AdminError || err instanceof DcnError || err instanceof BodyError;
+function isRefusal(err: unknown): err is AdminError | DcnError | BodyError | RegistryInputError {
+  return err instanceof AdminError || err instanceof DcnError || err instanceof BodyError || err instanceof RegistryInputError;
 }
 
 function refusal(err: unknown): { status: number; code: string; message: string } {
+  if (err instanceof RegistryInputError) return { status: 400, code: 'dcn_bad_request', message: err.message };
   if (isRefusal(err)) return { status: err.status, code: String(err.code), message: err.message };
   // A store that failed: the caller may try again; the detail is the store's, never a secret.
   return { status: 500, code: 'internal', message: err instanceof Error ? err.message : String(err) };
