@@ -212,7 +212,7 @@ function isRefusal(err: unknown): err is AdminError | DcnError | BodyError | Reg
 
 function refusal(err: unknown): { status: number; code: string; message: string } {
   if (err instanceof RegistryInputError) return { status: 400, code: 'dcn_bad_request', message: err.message };
-  if (isRefusal(err)) return { status: err.status, code: String(err.code), message: err.message };
+  if (err instanceof AdminError || err instanceof DcnError || err instanceof BodyError) return { status: err.status, code: String(err.code), message: err.message };
   // A store that failed: the caller may try again; the detail is the store's, never a secret.
   return { status: 500, code: 'internal', message: err instanceof Error ? err.message : String(err) };
 }
