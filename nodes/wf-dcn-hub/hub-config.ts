@@ -47,8 +47,10 @@ export function parseSenders(text: string | undefined): DcnSender[] {
   const seen = new Set<string>();
   return rows.map((row, i) => {
     const sender = senderOf(row, i + 1);
-    if (seen.has(sender.user)) throw new HubConfigProblem('senderTwice', { row: i + 1 });
-    seen.add(sender.user);
+    // The same user may send in several security configurations (logging in as user@configuration), once in each.
+    const id = `${sender.user}\u0000${sender.security}`;
+    if (seen.has(id)) throw new HubConfigProblem('senderTwice', { row: i + 1 });
+    seen.add(id);
     return sender;
   });
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { HubConfigProblem, parseMbos, parseSenders } from '../../../nodes/wf-dcn-hub/hub-config';
 
 function problemOf(fn: () => unknown): HubConfigProblem {
@@ -34,6 +36,14 @@ describe('wf-dcn-hub configuration', () => {
       assert.deepEqual(senders.map((s) => s.admin), [true, true, false, false]);
     });
 
+    it('takes one user in several security configurations', () => {
+      const senders = parseSenders(JSON.stringify([
+        { user: 'erp', password: 'p1', security: 'travel' },
+        { user: 'erp', password: 'p2', security: 'leave' },
+      ]));
+      assert.deepEqual(senders.map((s) => `${s.user}@${s.security}`), ['erp@travel', 'erp@leave']);
+    });
+
     it('has no sender for empty text', () => {
       assert.deepEqual(parseSenders(undefined), []);
       assert.deepEqual(parseSenders('  '), []);
@@ -51,7 +61,7 @@ describe('wf-dcn-hub configuration', () => {
         [JSON.stringify([{ user: 'a', password: '', security: 's' }]), 'senderField', { row: 1, field: 'password' }],
         [JSON.stringify([{ user: 'a', password: secret }]), 'senderField', { row: 1, field: 'security' }],
         [JSON.stringify([{ user: 'a', password: secret, security: 's', admin: 'yes' }]), 'senderField', { row: 1, field: 'admin' }],
-        [JSON.stringify([{ user: 'a', password: secret, security: 's' }, { user: 'a', password: 'q', security: 't' }]), 'senderTwice', { row: 2 }],
+        [JSON.stringify([{ user: 'a', password: secret, security: 's' }, { user: 'a', password: 'q', security: 's' }]), 'senderTwice', { row: 2 }],
       ];
       for (const [text, code, params] of cases) {
         const problem = problemOf(() => parseSenders(text));
@@ -98,8 +108,8 @@ describe('wf-dcn-hub configuration', () => {
 
     it('has a text for every problem in both languages', () => {
       for (const lang of ['en-US', 'zh-CN']) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const catalogue = require(`../../../../nodes/wf-dcn-hub/locales/${lang}/wf-dcn-hub.json`) as { 'wf-dcn-hub': { problem: Record<string, string> } };
+        const file = join(__dirname, '..', '..', '..', '..', 'nodes', 'wf-dcn-hub', 'locales', lang, 'wf-dcn-hub.json');
+        const catalogue = JSON.parse(readFileSync(file, 'utf8')) as { 'wf-dcn-hub': { problem: Record<string, string> } };
         for (const code of ['sendersNotJson', 'sendersNotList', 'senderNotObject', 'senderField', 'senderTwice', 'mbosNotJson', 'mbosNotList', 'mboNotObject', 'mboField', 'mboTwice', 'tooMany']) {
           assert.ok(catalogue['wf-dcn-hub'].problem[code], `${lang} ${code}`);
         }
