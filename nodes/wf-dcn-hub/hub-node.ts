@@ -50,7 +50,7 @@ function checkedConfig(RED: NodeAPI, node: WfDcnHubNode, config: WfDcnHubDef): {
     return { senders, mbos };
   } catch (err) {
     if (!(err instanceof HubConfigProblem)) throw err;
-    throw new Error(RED._(`wf-dcn-hub.problem.${err.code}`, err.params));
+    throw new Error(RED._(`wf-dcn-hub.problem.${err.code}`, err.params), { cause: err });
   }
 }
 

@@ -143,7 +143,7 @@ describe('wf-dcn-in', () => {
       const failures: Array<[string, () => void, RegExp]> = [
         ['payload false', () => (flow.answer.op = (msg) => flow.respond({ ...msg, payload: false })), /refused the operation/],
         ['success false', () => (flow.answer.op = (msg) => flow.respond({ ...msg, payload: { success: false, message: 'trip is closed' } })), /trip is closed/],
-        ['a Catch node', () => (flow.answer.op = (msg) => flow.harness.getNode('op').error(new Error('approval service down'), msg)), /approval service down/],
+        ['a Catch node', () => (flow.answer.op = (msg) => flow.harness.getNode('op').error(new Error('approval service down'), msg)), /the operation approve of Trip failed: approval service down/],
         ['no answer', () => (flow.answer.op = () => undefined), /no wf-dcn-response answered the operation within 0.5 s/],
       ];
       for (const [i, [what, arrange, reason]] of failures.entries()) {
@@ -268,13 +268,11 @@ describe('wf-dcn-in', () => {
 
     it('does not start with both servlets on one URL, or without a hub', async () => {
       await flow.load({ in: { paramUrl: HTTP_AUTH } });
-      const node = flow.harness.getNode('in') as unknown as { error: { args: unknown[][] } };
-      assert.match(String(node.error.args[0][0]), /both servlets are set to \/dcn\/HttpAuthDCNServlet/);
+      assert.deepEqual(flow.logged('error', 'in'), ['Not serving DCN requests: both servlets are set to /dcn/HttpAuthDCNServlet; give the parameter servlet another URL or none']);
       await waitForStatus(flow.harness.getNode('in'), { fill: 'red', shape: 'ring', text: 'wf-dcn-in.status.notStarted' });
       await flow.harness.unload();
       await flow.load({ in: { hub: '' } });
-      const alone = flow.harness.getNode('in') as unknown as { error: { args: unknown[][] } };
-      assert.match(String(alone.error.args[0][0]), /no wf-dcn-hub is selected/);
+      assert.deepEqual(flow.logged('error', 'in'), ['Not serving DCN requests: no wf-dcn-hub is selected']);
       assert.equal((await flow.post(wf, tripRequest())).status, 404);
     });
 
