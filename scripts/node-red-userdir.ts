@@ -31,18 +31,27 @@ export interface UserDirSpec {
   credentials: Record<string, Record<string, string>>;
   /** settings.js content; written as `module.exports = <settings>`. */
   settings: Record<string, unknown>;
+  /**
+   * How this package gets into the user directory: 'link' (the default) links the working
+   * tree; 'installed' leaves node_modules to the caller, who installs the packed package.
+   */
+  packageSource?: 'link' | 'installed';
 }
 
 /**
- * Writes flows, credentials and settings into `userDir` and links this package into its
- * node_modules, where Node-RED scans for node packages. Returns the settings file path.
+ * Writes flows, credentials and settings into `userDir` and (unless the package is
+ * installed there) links this package into its node_modules, where Node-RED scans for
+ * node packages. Returns the settings file path.
  */
 export function prepareUserDir(spec: UserDirSpec): string {
   const { userDir } = spec;
-  mkdirSync(join(userDir, 'node_modules', '@wxbridge'), { recursive: true });
-  const link = join(userDir, 'node_modules', '@wxbridge', 'node-red-wechat-sap');
-  rmSync(link, { force: true, recursive: true });
-  symlinkSync(packageRoot, link, 'dir');
+  mkdirSync(userDir, { recursive: true });
+  if (spec.packageSource !== 'installed') {
+    mkdirSync(join(userDir, 'node_modules', '@wxbridge'), { recursive: true });
+    const link = join(userDir, 'node_modules', '@wxbridge', 'node-red-wechat-sap');
+    rmSync(link, { force: true, recursive: true });
+    symlinkSync(packageRoot, link, 'dir');
+  }
   writeFileSync(join(userDir, 'flows.json'), JSON.stringify(spec.flows, null, 2));
   writeFileSync(join(userDir, 'flows_cred.json'), JSON.stringify(spec.credentials, null, 2));
   const settingsFile = join(userDir, 'settings.js');
@@ -56,7 +65,12 @@ export function prepareUserDir(spec: UserDirSpec): string {
  * hold no secret. Returns the settings file path.
  */
 export function prepareDemoUserDir(userDir: string, flows: FlowNode[], host: string, port: number, overrides: Record<string, unknown> = {}): string {
-  return prepareUserDir({
+  return prepareUserDir(demoUserDirSpec(userDir, flows, host, port, overrides));
+}
+
+/** What prepareDemoUserDir writes, for a caller that changes part of it (e.g. installs the packed package). */
+export function demoUserDirSpec(userDir: string, flows: FlowNode[], host: string, port: number, overrides: Record<string, unknown> = {}): UserDirSpec {
+  return {
     userDir,
     flows,
     credentials: demoCredentials(flows),
@@ -71,7 +85,7 @@ export function prepareDemoUserDir(userDir: string, flows: FlowNode[], host: str
       logging: { console: { level: 'info', metrics: false, audit: false } },
       ...overrides,
     },
-  });
+  };
 }
 
 export interface NodeRedLaunch {
@@ -94,17 +108,18 @@ export function spawnNodeRed(launch: NodeRedLaunch): ChildProcess {
 }
 
 /**
- * Resolves once `url` answers any HTTP status (routes are mounted when flows start,
- * a little after the port opens); rejects after `timeoutMs` or when `child` exits.
+ * Resolves once `url` answers any HTTP status but 404 (routes are mounted when flows
+ * start, a little after the port opens); rejects after `timeoutMs` or when `child` exits.
+ * `method` is for routes that take no GET.
  */
-export async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+export async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess, method = 'GET'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   child?.once('exit', () => (exited = true));
   for (;;) {
     if (exited) throw new Error(`Node-RED exited before ${url} answered`);
     try {
-      const res = await fetch(url, { method: 'GET', signal: AbortSignal.timeout(1000) });
+      const res = await fetch(url, { method, signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
       if (res.status !== 404) return;
     } catch {
