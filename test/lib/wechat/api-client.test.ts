@@ -30,7 +30,7 @@ describe('lib/wechat/api-client against the sandbox', () => {
     secret: DEMO_WECOM_APP.corpSecret,
     apiBase: `${sandbox.baseUrl}/wecom`,
   });
-  const client = (account: ApiAccount, s: Store = store) => new WeChatApiClient(account, { store: s, busyRetryDelayMs: 1, timeoutMs: 2000 });
+  const client = (account: ApiAccount, s: Store = store, timeoutMs = 2000) => new WeChatApiClient(account, { store: s, busyRetryDelayMs: 1, timeoutMs });
   const text = (to: string, content = 'hello') => prepareMessage('official', { touser: to, ...textBody(content) });
 
   withSandbox((started) => (sandbox = started));
@@ -59,7 +59,8 @@ describe('lib/wechat/api-client against the sandbox', () => {
     });
 
     it('makes one token request for 1000 concurrent sends', async () => {
-      const c = client(official());
+      // The 1000 requests queue for the client's sockets: the per-request timeout must cover that wait on a loaded machine.
+      const c = client(official(), store, 20_000);
       await Promise.all(Array.from({ length: 1000 }, (_, i) => c.send(text(`openid-${i}`))));
       assert.equal(sandbox.wechat.tokenRequestCount, 1);
       assert.equal(sandbox.wechat.messages.length, 1000);
