@@ -80,7 +80,7 @@ describe('sandbox CLI: dcn (a back end posting WF-DCN requests)', () => {
     assert.equal(sent.to, 'SUPAdmin');
     assert.equal(sent.data?.[0].pkg, 'travel:1.0');
     assert.deepEqual(sent.data?.[0].messages.map((m) => [m.mbo, m.op, m.cols.tripId]), templateTrips('trip').map((t) => ['Trip', ':upsert', t]));
-    assert.match(out[0], /^→ POST http:\/\/127\.0\.0\.1:\d+\/dcn\/HttpAuthDCNServlet  \(WF-DCN :upsert TRIP-APPROVAL-1001 to SUPAdmin, template trip: 5 Trip rows; as dcn-backend\)$/);
+    assert.match(out[0], /^→ POST http:\/\/127\.0\.0\.1:\d+\/dcn\/HttpAuthDCNServlet {2}\(WF-DCN :upsert TRIP-APPROVAL-1001 to SUPAdmin, template trip: 5 Trip rows; as dcn-backend\)$/);
     assert.equal(out[1], '← 200 processed: the result records');
     assert.deepEqual(JSON.parse(out.slice(2).join('\n')), hub.answer.body);
   });
