@@ -187,20 +187,22 @@ export interface RetractionOutcome {
 
 /** The outbox, on the hub's store; the `Tx` methods join the caller's transaction. */
 export interface Outbox {
-  createInTx(tx: SqlExecutor, request: WfDcnRequest, devices: Device[]): Promise<OutboxMessage[]>;
+  /** `security`: the call's security configuration (recorded even when no device was found); by default each device's own. */
+  createInTx(tx: SqlExecutor, request: WfDcnRequest, devices: Device[], security?: string): Promise<OutboxMessage[]>;
   retractInTx(tx: SqlExecutor, requestId: string, security: string): Promise<RetractionOutcome>;
   /**
    * Leases up to `limit` pending messages due now, of the given channels, for
    * `leaseSeconds` (the visibility timeout); each is handed to one holder at a time,
-   * across every instance sharing the store.
+   * across every instance sharing the store. With `maxAttempts`, a message whose last
+   * attempt's lease ran out unanswered becomes dead instead.
    */
-  lease(owner: string, limit: number, leaseSeconds: number, channels: readonly DeviceChannel[]): Promise<OutboxMessage[]>;
+  lease(owner: string, limit: number, leaseSeconds: number, channels: readonly DeviceChannel[], maxAttempts?: number): Promise<OutboxMessage[]>;
   /** Marks a message delivered; false when it was not pending (already acknowledged, cancelled or dead). */
   acknowledge(messageId: string): Promise<boolean>;
   /** Records a failed attempt: due again after `retryAfterSeconds`, or dead after the last attempt. */
   fail(messageId: string, error: string, retryAfterSeconds: number, maxAttempts: number): Promise<'retry' | 'dead' | 'unknown'>;
-  /** Dead messages not yet handed to a dead-letter output, oldest first; marks them handed out. */
-  takeDead(limit: number): Promise<OutboxMessage[]>;
+  /** Dead messages not yet handed to a dead-letter output, oldest first (only of `channels` when given); marks them handed out. */
+  takeDead(limit: number, channels?: readonly DeviceChannel[]): Promise<OutboxMessage[]>;
   stats(): Promise<OutboxStats>;
   /** The 'inbox' channel's messages of one user, newest first. */
   inbox(security: string, user: string, limit: number): Promise<OutboxMessage[]>;
