@@ -12,7 +12,13 @@
  *    devices looked up (`to` + `security`) and one message per device created in the
  *    outbox (:upsert), or the earlier :upsert's messages withdrawn (:delete). Any
  *    failure there creates nothing, and does not undo step 3;
- * 5. the post-process filter, which may replace the result's body and set headers.
+ * 5. the post-process filter, which may replace the result's body and set headers
+ *    (only of a 200: a 500 carries the log records as SMP's did).
+ *
+ * A `dcn_filter` needs both hooks (SMP's DCNFilter has both methods): when either is
+ * missing the call fails with 500 "not available" before anything is done. A receiver
+ * with no registered device is named in the result and the others still get their
+ * messages; when no receiver has one, the call succeeds saying so [U].
  *
  * The response is built only after the data and the messages are committed, so a 200
  * means both are durable. Failures in 3 or 4 answer 500 with JSON log records; cmd=dcn

@@ -9,6 +9,15 @@
  * Input comes from outside, so sizes are bounded before anything is built from it:
  * the text's length and nesting depth are checked before JSON.parse, and every array
  * and string afterwards (DCN_LIMITS).
+ *
+ * Where the SMP documentation is silent [U], these are our rules:
+ * - `to` is one name, a comma-separated list or an array; a :delete may leave it out
+ *   (the withdrawal reaches whoever got the earlier :upsert);
+ * - subject, from, body and received are optional ('' when absent); `received`, when
+ *   given, is ISO-8601 with an offset; `read` / `priority` also take "true"/"false"/"";
+ * - ids may be whole numbers; `data` may be absent, null or `{}` (SMP's form without
+ *   payload); fields the contract does not name are ignored;
+ * - a user name `user@config` is the user of that security configuration.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { basicCredentials } from '../http/basic-auth';
@@ -90,32 +99,6 @@ function matchingSender(given: Credentials, senders: readonly DcnSender[]): DcnS
     if (at > 0 && baseOk && configOk) qualified ??= sender;
   }
   return exact ?? qualified;
-}
-
-/**
- * The senders as configured (the hub's credentials, a JSON list): user, password and
- * security non-empty, admin a boolean (default false), each user of a configuration
- * once. A refusal names the entry and field, never a password.
- */
-export function checkSenders(value: unknown): DcnSender[] {
-  if (!Array.isArray(value)) throw expected('array', 'senders', value);
-  const seen = new Set<string>();
-  return value.map((entry, i) => {
-    const field = `senders[${i}]`;
-    if (!isPlainObject(entry)) throw expected('object', field, entry);
-    const text = (name: string): string => {
-      const item = entry[name];
-      if (typeof item !== 'string') throw expected('string', `${field}.${name}`, item);
-      if (item.trim() === '') throw empty(`${field}.${name}`);
-      return name === 'password' ? item : checkName(item.trim(), `${field}.${name}`);
-    };
-    const sender: DcnSender = { user: text('user'), password: text('password'), security: text('security'), admin: entry.admin === undefined ? false : entry.admin === true };
-    if (entry.admin !== undefined && typeof entry.admin !== 'boolean') throw expected('boolean', `${field}.admin`, entry.admin);
-    const id = `${sender.user}\u0000${sender.security}`;
-    if (seen.has(id)) throw new DcnError(400, 'dcn_duplicate_sender', `${field} names the sender ${sender.user} of ${sender.security} a second time`, { field, user: sender.user, security: sender.security });
-    seen.add(id);
-    return sender;
-  });
 }
 
 // ── Parameters ────────────────────────────────────────────────────────────────────
