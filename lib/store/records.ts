@@ -21,7 +21,6 @@ export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
 
 const MODULE = 'records';
-const MIGRATE_ATTEMPTS = 5;
 
 const STEPS: MigrationStep[] = [
   {
@@ -285,33 +284,16 @@ export class Records {
     return this.ready;
   }
 
-  /**
-   * Migrates only when the tables are behind: a database already up to date is read, not
-   * locked. Two SQLite handles in one process migrating the same new file at once cannot
-   * wait for each other (the driver blocks the thread the other one needs), so the one
-   * that found the file busy yields and looks again.
-   */
+  /** Migrates only when the tables are behind: a database already up to date is read, not locked. */
   private async migrate(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      if (await this.upToDate()) return;
-      try {
-        return await this.db.migrate(MODULE, STEPS);
-      } catch (err) {
-        if (!isSqliteBusy(err) || attempt >= MIGRATE_ATTEMPTS) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
-      }
-    }
+    if (await this.upToDate()) return;
+    await this.db.migrate(MODULE, STEPS);
   }
 
   private async upToDate(): Promise<boolean> {
     const rows = await this.db.all<{ value: string }>('SELECT value FROM {meta} WHERE name = ?', [versionKey(MODULE)]);
     return rows[0] !== undefined && Number(rows[0].value) === STEPS.length;
   }
-}
-
-function isSqliteBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /** An operation named by a flow (msg.operation). */

@@ -4,6 +4,12 @@
  * where the native module cannot; the error then surfaces on the first operation.
  * Several processes may share the file: claims are single atomic statements and
  * locks are leases (rows with an expiry), so a crashed holder frees its lock.
+ *
+ * Several handles share the file inside one process too (each node that uses the
+ * embedded store opens its own), and a transaction holds the file's write lock across
+ * the awaits of its work. The driver's own busy wait would block the thread that holder
+ * needs to finish, so it is off (busy_timeout 0): a statement that finds the file locked
+ * is tried again after a pause on a timer, and the event loop keeps turning meanwhile.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -40,6 +46,9 @@ const MIGRATIONS: string[] = [
 const LOCK_LEASE_SECONDS = 60;
 const LOCK_POLL_MS = 20;
 const SWEEP_EVERY_MS = 60_000;
+/** Pauses between attempts at a locked file: the first, doubling up to the longest, each with jitter. */
+const FIRST_PAUSE_MS = 2;
+const LONGEST_PAUSE_MS = 50;
 
 interface Statements {
   get: BetterSqlite3.Statement<[string, number], { value: string }>;
@@ -58,18 +67,24 @@ interface Statements {
   sweepQueue: BetterSqlite3.Statement<[number]>;
 }
 
+/** The file once opened and migrated: the connection, the core statements and those of database(). */
+interface OpenFile {
+  db: Database;
+  statements: Statements;
+  prepared: Map<string, BetterSqlite3.Statement>;
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly description: string;
-  private db: Database | null = null;
-  private statements: Statements | null = null;
   private readonly now: () => number;
   private readonly lockWaitMs: number;
+  /** Set by the first operation; every operation awaits it. */
+  private opening: Promise<OpenFile> | null = null;
   private lastSweep = 0;
-  /** Transactions run one at a time; other operations wait while any is queued (see database()). */
+  /** Transactions run one at a time; other operations wait while any is queued (see transaction()). */
   private transactions: Promise<unknown> = Promise.resolve();
   private queuedTransactions = 0;
-  private readonly prepared = new Map<string, BetterSqlite3.Statement>();
 
   constructor(
     private readonly config: SqliteStoreConfig,
@@ -81,128 +96,120 @@ export class SqliteStore implements Store {
   }
 
   async get(key: string): Promise<string | undefined> {
-    await this.outsideTransactions();
-    return this.open().get.get(key, this.now())?.value;
+    return this.outside(({ statements }) => statements.get.get(key, this.now())?.value);
   }
 
   async put(key: string, value: string, ttlSeconds?: number): Promise<void> {
-    await this.outsideTransactions();
-    const st = this.open();
-    st.put.run(key, value, ttlSeconds === undefined ? null : this.now() + ttlSeconds * 1000);
-    this.sweepSometimes();
+    await this.outside(({ statements }) => statements.put.run(key, value, ttlSeconds === undefined ? null : this.now() + ttlSeconds * 1000));
+    await this.sweepSometimes();
   }
 
   async delete(key: string, ifValue?: string): Promise<boolean> {
-    await this.outsideTransactions();
-    const st = this.open();
-    const result = ifValue === undefined ? st.delete.run(key) : st.deleteIf.run(key, ifValue);
+    const result = await this.outside(({ statements }) => (ifValue === undefined ? statements.delete.run(key) : statements.deleteIf.run(key, ifValue)));
     return result.changes > 0;
   }
 
   async claim(key: string, ttlSeconds: number, value = '1'): Promise<boolean> {
-    await this.outsideTransactions();
     return this.claimWith(key, value, ttlSeconds);
   }
 
   async replace(key: string, expected: string, value: string, ttlSeconds?: number): Promise<boolean> {
-    await this.outsideTransactions();
-    const now = this.now();
-    return this.open().replace.run(value, ttlSeconds === undefined ? null : now + ttlSeconds * 1000, key, expected, now).changes > 0;
+    const result = await this.outside(({ statements }) => {
+      const now = this.now();
+      return statements.replace.run(value, ttlSeconds === undefined ? null : now + ttlSeconds * 1000, key, expected, now);
+    });
+    return result.changes > 0;
   }
 
   async enqueue(queue: string, id: string, payload: string, keepSeconds: number): Promise<boolean> {
-    await this.outsideTransactions();
-    const st = this.open();
-    const now = this.now();
-    // A done item whose keep time is over no longer counts as a repeat, even before the sweep removed it.
-    st.dropExpiredItem.run(queue, id, now);
-    const added = st.enqueue.run(queue, id, payload, now + keepSeconds * 1000).changes > 0;
-    this.sweepSometimes();
+    const added = await this.outside(({ db, statements }) =>
+      immediately(db, () => {
+        const now = this.now();
+        // A done item whose keep time is over no longer counts as a repeat, even before the sweep removed it.
+        statements.dropExpiredItem.run(queue, id, now);
+        return statements.enqueue.run(queue, id, payload, now + keepSeconds * 1000).changes > 0;
+      }),
+    );
+    await this.sweepSometimes();
     return added;
   }
 
   async takeNext(queue: string, owner: string, leaseSeconds: number): Promise<QueueItem | null> {
-    await this.outsideTransactions();
-    const st = this.open();
-    const now = this.now();
-    const take = this.db!.transaction(() => {
-      const row = st.nextItem.get(queue, now);
-      if (!row) return null;
-      st.leaseItem.run(owner, now + leaseSeconds * 1000, row.seq);
-      return { id: row.id, payload: row.payload, attempts: row.attempts + 1 };
-    });
     // IMMEDIATE: two processes sharing the file never lease the same item.
-    return take.immediate();
+    return this.outside(({ db, statements }) =>
+      immediately(db, () => {
+        const now = this.now();
+        const row = statements.nextItem.get(queue, now);
+        if (!row) return null;
+        statements.leaseItem.run(owner, now + leaseSeconds * 1000, row.seq);
+        return { id: row.id, payload: row.payload, attempts: row.attempts + 1 };
+      }),
+    );
   }
 
   async renewLease(queue: string, id: string, owner: string, leaseSeconds: number): Promise<boolean> {
-    await this.outsideTransactions();
-    return this.open().renewItem.run(this.now() + leaseSeconds * 1000, queue, id, owner).changes > 0;
+    const result = await this.outside(({ statements }) => statements.renewItem.run(this.now() + leaseSeconds * 1000, queue, id, owner));
+    return result.changes > 0;
   }
 
   async complete(queue: string, id: string, owner: string): Promise<boolean> {
-    await this.outsideTransactions();
-    return this.open().completeItem.run(queue, id, owner).changes > 0;
+    const result = await this.outside(({ statements }) => statements.completeItem.run(queue, id, owner));
+    return result.changes > 0;
   }
 
   async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const key = `lock:${name}`;
     const owner = randomUUID();
     const giveUpAt = Date.now() + this.lockWaitMs;
-    for (;;) {
-      await this.outsideTransactions();
-      if (this.claimWith(key, owner, LOCK_LEASE_SECONDS)) break;
+    while (!(await this.claimWith(key, owner, LOCK_LEASE_SECONDS))) {
       if (Date.now() > giveUpAt) throw new StoreError(`timed out waiting for the lock "${name}" in ${this.description}`, 'store_lock', { name, store: this.description });
-      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      await pause(LOCK_POLL_MS);
     }
     try {
       return await fn();
     } finally {
       // Only our own lease: if it expired and someone else took it, theirs stays.
-      await this.outsideTransactions();
-      this.open().deleteIf.run(key, owner);
+      await this.outside(({ statements }) => statements.deleteIf.run(key, owner));
     }
   }
 
   database(): SqlDatabase {
-    const executor = (): SqlExecutor => ({
-      dialect: 'sqlite',
-      run: async (sql, params = []) => this.statement(sql).run(...params).changes,
-      all: async <Row extends object>(sql: string, params: SqlValue[] = []) => this.statement(sql).all(...params) as Row[],
-    });
-    const inside = executor();
     return {
       dialect: 'sqlite',
-      run: async (sql, params) => {
-        await this.outsideTransactions();
-        return inside.run(sql, params);
-      },
-      all: async <Row extends object>(sql: string, params?: SqlValue[]) => {
-        await this.outsideTransactions();
-        return inside.all<Row>(sql, params);
-      },
-      transaction: (work) => this.transaction(() => work(inside)),
+      run: (sql, params = []) => this.outside((file) => prepared(file, sql).run(...params).changes),
+      all: <Row extends object>(sql: string, params: SqlValue[] = []) => this.outside((file) => prepared(file, sql).all(...params) as Row[]),
+      transaction: (work) => this.transaction((file) => work(insideTransaction(file))),
       migrate: (module: string, steps: MigrationStep[]) =>
-        this.transaction(() => applySteps(inside, 'wxbridge_meta', module, steps, (name) => `wxbridge_${name}`)),
+        this.transaction((file) => applySteps(insideTransaction(file), 'wxbridge_meta', module, steps, (name) => `wxbridge_${name}`)),
     };
+  }
+
+  async close(): Promise<void> {
+    const opening = this.opening;
+    this.opening = null;
+    // A file still being opened is closed once it is open, not left open behind our back.
+    const file = await opening?.catch(() => null);
+    file?.db.close();
   }
 
   /**
    * One transaction at a time on this handle: better-sqlite3 runs statements at once, so
    * anything else reaching the handle between the awaits of `work` would land inside it.
-   * IMMEDIATE takes the write lock up front, so processes sharing the file wait for each other.
+   * IMMEDIATE takes the write lock up front, so handles and processes sharing the file
+   * wait for each other here (asynchronously), and no statement inside finds it busy.
    */
-  private transaction<T>(work: () => Promise<T>): Promise<T> {
+  private transaction<T>(work: (file: OpenFile) => Promise<T>): Promise<T> {
     this.queuedTransactions++;
     const run = async (): Promise<T> => {
-      const db = this.handle();
-      db.exec('BEGIN IMMEDIATE');
+      const file = await this.opened();
+      await this.whileLocked(() => file.db.exec('BEGIN IMMEDIATE'));
       try {
-        const result = await work();
-        db.exec('COMMIT');
+        const result = await work(file);
+        // In WAL mode a commit never waits; should the file not be in WAL, it waits for readers.
+        await this.whileLocked(() => file.db.exec('COMMIT'));
         return result;
       } catch (err) {
-        if (db.inTransaction) db.exec('ROLLBACK');
+        if (file.db.inTransaction) file.db.exec('ROLLBACK');
         throw err;
       }
     };
@@ -211,89 +218,192 @@ export class SqliteStore implements Store {
     return result;
   }
 
-  private async outsideTransactions(): Promise<void> {
-    while (this.queuedTransactions > 0) await this.transactions;
-  }
-
-  private statement(sql: string): BetterSqlite3.Statement {
-    let prepared = this.prepared.get(sql);
-    if (!prepared) {
-      prepared = this.handle().prepare(qualifyTables(sql, (name) => `wxbridge_${name}`));
-      this.prepared.set(sql, prepared);
+  /**
+   * Runs `step` (synchronous, so nothing else reaches the handle meanwhile) once no
+   * transaction of this handle is queued; while the file is locked, again after a pause.
+   * A step that failed on the lock changed nothing, so trying it again is safe.
+   */
+  private async outside<T>(step: (file: OpenFile) => T): Promise<T> {
+    const file = await this.opened();
+    const wait = new LockWait(this.lockWaitMs, this.description);
+    for (;;) {
+      // Checked again right before the step: a transaction may have started during any pause.
+      while (this.queuedTransactions > 0) await this.transactions;
+      try {
+        return step(file);
+      } catch (err) {
+        if (!isLockedOut(err)) throw err;
+        // In autocommit mode a failed statement leaves no transaction, but a step of several might.
+        if (file.db.inTransaction) file.db.exec('ROLLBACK');
+        await wait.pause();
+      }
     }
-    return prepared;
   }
 
-  private handle(): Database {
-    this.open();
-    return this.db!;
+  /** Runs `step` again, after a pause, while the file is locked by another handle or process. */
+  private async whileLocked<T>(step: () => T, wait = new LockWait(this.lockWaitMs, this.description)): Promise<T> {
+    for (;;) {
+      try {
+        return step();
+      } catch (err) {
+        if (!isLockedOut(err)) throw err;
+        await wait.pause();
+      }
+    }
   }
 
-  async close(): Promise<void> {
-    this.prepared.clear();
-    const db = this.db;
-    this.db = null;
-    this.statements = null;
-    db?.close();
+  private opened(): Promise<OpenFile> {
+    this.opening ??= this.openFile().catch((err: unknown) => {
+      // Tried again by the next operation: the file may be usable by then.
+      this.opening = null;
+      throw err;
+    });
+    return this.opening;
   }
 
-  private claimWith(key: string, value: string, ttlSeconds: number): boolean {
-    const now = this.now();
-    const changed = this.open().claim.run(key, value, now + ttlSeconds * 1000, now).changes;
-    this.sweepSometimes();
-    return changed > 0;
+  /**
+   * Opens the file, switches it to WAL (readers then never wait for the writer) and brings
+   * the schema up to date. Handles opening a new file at once race for both steps; the
+   * loser finds the file locked and simply waits its turn.
+   */
+  private async openFile(): Promise<OpenFile> {
+    const db = openDatabase(this.config.path);
+    // One budget for opening as a whole.
+    const wait = new LockWait(this.lockWaitMs, this.description);
+    try {
+      if (this.config.path !== ':memory:') await this.whileLocked(() => db.pragma('journal_mode = WAL'), wait);
+      await this.whileLocked(() => migrate(db), wait);
+      return { db, statements: prepareStatements(db), prepared: new Map() };
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  private async claimWith(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    const result = await this.outside(({ statements }) => {
+      const now = this.now();
+      return statements.claim.run(key, value, now + ttlSeconds * 1000, now);
+    });
+    await this.sweepSometimes();
+    return result.changes > 0;
   }
 
   /** Expired rows read as absent anyway; this only keeps the file from growing. */
-  private sweepSometimes(): void {
+  private async sweepSometimes(): Promise<void> {
     const now = this.now();
     if (now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
-    const st = this.open();
-    st.sweep.run(now);
-    st.sweepQueue.run(now);
+    await this.outside(({ db, statements }) =>
+      immediately(db, () => {
+        statements.sweep.run(now);
+        statements.sweepQueue.run(now);
+      }),
+    );
   }
+}
 
-  private open(): Statements {
-    if (this.statements) return this.statements;
-    const db = openDatabase(this.config.path);
-    whileBusy(() => {
-      if (this.config.path !== ':memory:') db.pragma('journal_mode = WAL');
-      migrate(db);
-    });
-    this.db = db;
-    this.statements = {
-      get: db.prepare('SELECT value FROM wxbridge_kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)'),
-      put: db.prepare(
-        'INSERT INTO wxbridge_kv (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at',
-      ),
-      delete: db.prepare('DELETE FROM wxbridge_kv WHERE key = ?'),
-      deleteIf: db.prepare('DELETE FROM wxbridge_kv WHERE key = ? AND value = ?'),
-      // Inserts, or takes over a row whose claim has expired; otherwise changes nothing.
-      claim: db.prepare(
-        `INSERT INTO wxbridge_kv (key, value, expires_at) VALUES (?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
-         WHERE wxbridge_kv.expires_at IS NOT NULL AND wxbridge_kv.expires_at <= ?`,
-      ),
-      replace: db.prepare(
-        'UPDATE wxbridge_kv SET value = ?, expires_at = ? WHERE key = ? AND value = ? AND (expires_at IS NULL OR expires_at > ?)',
-      ),
-      sweep: db.prepare('DELETE FROM wxbridge_kv WHERE expires_at IS NOT NULL AND expires_at <= ?'),
-      dropExpiredItem: db.prepare('DELETE FROM wxbridge_queue WHERE queue = ? AND id = ? AND done = 1 AND keep_until <= ?'),
-      enqueue: db.prepare('INSERT INTO wxbridge_queue (queue, id, payload, keep_until) VALUES (?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING'),
-      nextItem: db.prepare(
-        `SELECT seq, id, payload, attempts FROM wxbridge_queue
-         WHERE queue = ? AND done = 0 AND (lease_until IS NULL OR lease_until <= ?) ORDER BY seq LIMIT 1`,
-      ),
-      leaseItem: db.prepare('UPDATE wxbridge_queue SET owner = ?, lease_until = ?, attempts = attempts + 1 WHERE seq = ?'),
-      renewItem: db.prepare('UPDATE wxbridge_queue SET lease_until = ? WHERE queue = ? AND id = ? AND owner = ? AND done = 0'),
-      completeItem: db.prepare(
-        "UPDATE wxbridge_queue SET done = 1, payload = '', owner = NULL, lease_until = NULL WHERE queue = ? AND id = ? AND owner = ? AND done = 0",
-      ),
-      sweepQueue: db.prepare('DELETE FROM wxbridge_queue WHERE done = 1 AND keep_until <= ?'),
-    };
-    return this.statements;
+/**
+ * Waits between attempts at a locked file: a few ms, doubling up to 50, each pause
+ * drawn at random from its upper half so that waiters do not retry in step. The budget
+ * starts at the first lock found, so time spent queued behind this handle's own
+ * transactions does not count; once spent, a StoreError.
+ */
+class LockWait {
+  private next = FIRST_PAUSE_MS;
+  private giveUpAt: number | null = null;
+
+  constructor(
+    private readonly budgetMs: number,
+    private readonly store: string,
+  ) {}
+
+  async pause(): Promise<void> {
+    const now = Date.now();
+    this.giveUpAt ??= now + this.budgetMs;
+    const left = this.giveUpAt - now;
+    if (left <= 0) {
+      throw new StoreError(`the store ${this.store} stayed locked by another writer for more than ${this.budgetMs} ms`, 'store_busy', { store: this.store, ms: this.budgetMs });
+    }
+    const ms = this.next / 2 + Math.random() * (this.next / 2);
+    this.next = Math.min(this.next * 2, LONGEST_PAUSE_MS);
+    await pause(Math.min(ms, left));
   }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** SQLITE_BUSY (another connection holds the lock) and SQLITE_LOCKED, with their extended codes. */
+function isLockedOut(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** Runs `work` (synchronous) in an IMMEDIATE transaction: committed when it returns, rolled back when it throws. */
+function immediately<T>(db: Database, work: () => T): T {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = work();
+    db.exec('COMMIT');
+    return result;
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+/** Statements of database() users, prepared once per open file. */
+function prepared(file: OpenFile, sql: string): BetterSqlite3.Statement {
+  let statement = file.prepared.get(sql);
+  if (!statement) {
+    statement = file.db.prepare(qualifyTables(sql, (name) => `wxbridge_${name}`));
+    file.prepared.set(sql, statement);
+  }
+  return statement;
+}
+
+/** Statements inside a transaction of this handle, which holds the write lock: they run as they are. */
+function insideTransaction(file: OpenFile): SqlExecutor {
+  return {
+    dialect: 'sqlite',
+    run: async (sql, params = []) => prepared(file, sql).run(...params).changes,
+    all: async <Row extends object>(sql: string, params: SqlValue[] = []) => prepared(file, sql).all(...params) as Row[],
+  };
+}
+
+function prepareStatements(db: Database): Statements {
+  return {
+    get: db.prepare('SELECT value FROM wxbridge_kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)'),
+    put: db.prepare(
+      'INSERT INTO wxbridge_kv (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at',
+    ),
+    delete: db.prepare('DELETE FROM wxbridge_kv WHERE key = ?'),
+    deleteIf: db.prepare('DELETE FROM wxbridge_kv WHERE key = ? AND value = ?'),
+    // Inserts, or takes over a row whose claim has expired; otherwise changes nothing.
+    claim: db.prepare(
+      `INSERT INTO wxbridge_kv (key, value, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+       WHERE wxbridge_kv.expires_at IS NOT NULL AND wxbridge_kv.expires_at <= ?`,
+    ),
+    replace: db.prepare(
+      'UPDATE wxbridge_kv SET value = ?, expires_at = ? WHERE key = ? AND value = ? AND (expires_at IS NULL OR expires_at > ?)',
+    ),
+    sweep: db.prepare('DELETE FROM wxbridge_kv WHERE expires_at IS NOT NULL AND expires_at <= ?'),
+    dropExpiredItem: db.prepare('DELETE FROM wxbridge_queue WHERE queue = ? AND id = ? AND done = 1 AND keep_until <= ?'),
+    enqueue: db.prepare('INSERT INTO wxbridge_queue (queue, id, payload, keep_until) VALUES (?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING'),
+    nextItem: db.prepare(
+      `SELECT seq, id, payload, attempts FROM wxbridge_queue
+       WHERE queue = ? AND done = 0 AND (lease_until IS NULL OR lease_until <= ?) ORDER BY seq LIMIT 1`,
+    ),
+    leaseItem: db.prepare('UPDATE wxbridge_queue SET owner = ?, lease_until = ?, attempts = attempts + 1 WHERE seq = ?'),
+    renewItem: db.prepare('UPDATE wxbridge_queue SET lease_until = ? WHERE queue = ? AND id = ? AND owner = ? AND done = 0'),
+    completeItem: db.prepare(
+      "UPDATE wxbridge_queue SET done = 1, payload = '', owner = NULL, lease_until = NULL WHERE queue = ? AND id = ? AND owner = ? AND done = 0",
+    ),
+    sweepQueue: db.prepare('DELETE FROM wxbridge_queue WHERE done = 1 AND keep_until <= ?'),
+  };
 }
 
 function openDatabase(path: string): Database {
@@ -306,32 +416,18 @@ function openDatabase(path: string): Database {
   }
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Driver(path);
-  db.pragma('busy_timeout = 5000');
+  // Never the driver's busy wait: it would block the thread, and with it the lock holder (see above).
+  db.pragma('busy_timeout = 0');
   return db;
 }
 
 /**
- * Runs `step` again while SQLite answers SQLITE_BUSY. Two processes opening a new file
- * at once race to switch it to WAL and create the schema; SQLite reports that race at
- * once instead of waiting out busy_timeout, so the loser simply tries again.
+ * Brings the schema up to date; IMMEDIATE so two processes never migrate at once. Every
+ * part may be run again after finding the file locked: each is idempotent or rolled back.
  */
-function whileBusy(step: () => void, attempts = 100): void {
-  for (let i = 1; ; i++) {
-    try {
-      step();
-      return;
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      if (!code.startsWith('SQLITE_BUSY') || i >= attempts) throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.floor(Math.random() * 20));
-    }
-  }
-}
-
-/** Brings the schema up to date; IMMEDIATE so two processes never migrate at once. */
 function migrate(db: Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS wxbridge_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)');
-  db.transaction(() => {
+  immediately(db, () => {
     const row = db.prepare("SELECT value FROM wxbridge_meta WHERE name = 'schema_version'").get() as { value: string } | undefined;
     const version = row ? Number(row.value) : 0;
     checkSchemaVersion(version, MIGRATIONS.length);
@@ -339,5 +435,5 @@ function migrate(db: Database): void {
     db.prepare(
       "INSERT INTO wxbridge_meta (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     ).run(String(MIGRATIONS.length));
-  }).immediate();
+  });
 }

@@ -98,7 +98,11 @@ export type StoreConfig = SqliteStoreConfig | PostgresStoreConfig;
 export interface StoreOptions {
   /** Clock in milliseconds; tests move it to expire entries. */
   now?: () => number;
-  /** SQLite only: how long withLock waits for another process's lease, in ms (default 30 000). */
+  /**
+   * SQLite only, in ms (default 30 000): how long withLock waits for another holder's
+   * lease, and how long any operation waits for the file's write lock held by another
+   * handle or process before it fails with a StoreError (code store_busy).
+   */
   lockWaitMs?: number;
 }
 
