@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeAPI } from 'node-red';
 import { httpNodeMiddleware, httpNodeRoot } from './settings';
 
-export type RouteMethod = 'get' | 'post';
+export type RouteMethod = 'get' | 'post' | 'delete';
 /** A request as Express hands it over: the query string already parsed. */
 export type RoutedRequest = IncomingMessage & { query: Record<string, unknown> };
 export type RouteHandler = (req: RoutedRequest, res: ServerResponse) => void;
@@ -19,6 +19,7 @@ interface RouterLayer {
 interface ExpressLike {
   get(path: string, ...handlers: unknown[]): void;
   post(path: string, ...handlers: unknown[]): void;
+  delete(path: string, ...handlers: unknown[]): void;
   _router?: { stack: RouterLayer[] };
   router?: { stack: RouterLayer[] };
 }
