@@ -20,7 +20,8 @@ import type { Node, NodeAPI } from 'node-red';
 import { BodyError, readJsonBody, sendJson } from '../../lib/http/body';
 import type { CachedRow, DcnHttpCall, DcnSender, Device, Outbox } from '../../lib/dcn/types';
 import { DcnError } from '../../lib/dcn/types';
-import { RegistryInputError, deviceInput, inboxLimit, inputObject } from '../wf-dcn-registry/registry-input';
+import { checkDeviceRegistration } from '../../lib/dcn/registry';
+import { RegistryInputError, inboxLimit, inputObject } from '../wf-dcn-registry/registry-input';
 import { errorText } from '../shared/errors';
 import { RouteHandler, RoutedRequest, mountRoute, routePath } from '../shared/owned-route';
 
@@ -185,7 +186,7 @@ function deviceFromBody(body: unknown, security: string, user: string): Omit<Dev
   ] as const) {
     if (fields[name] !== undefined && fields[name] !== expected) throw new AdminError(400, 'dcn_bad_request', `${name} in the body must be the path's (${expected})`);
   }
-  return deviceInput({ ...fields, security, user });
+  return checkDeviceRegistration({ ...fields, security, user });
 }
 
 function lowerCaseHeaders(req: IncomingMessage): Record<string, string> {
@@ -212,6 +213,8 @@ function isRefusal(err: unknown): err is AdminError | DcnError | BodyError | Reg
 
 function refusal(err: unknown): { status: number; code: string; message: string } {
   if (err instanceof RegistryInputError) return { status: 400, code: 'dcn_bad_request', message: err.message };
+  // An MBO the hub does not know is a resource that is not there.
+  if (err instanceof DcnError && err.code === 'dcn_unknown_mbo') return { status: 404, code: err.code, message: err.message };
   if (err instanceof AdminError || err instanceof DcnError || err instanceof BodyError) return { status: err.status, code: String(err.code), message: err.message };
   // A store that failed: the caller may try again; the detail is the store's, never a secret.
   return { status: 500, code: 'internal', message: err instanceof Error ? err.message : String(err) };

@@ -1,15 +1,15 @@
 /**
- * The inputs of the hub's registry, cache and inbox operations, checked field by field:
- * wf-dcn-registry reads them from msg.payload, the hub's admin routes from the path, the
- * query and a JSON body. A refusal names its reason and field, so the node says it in
- * the runtime's language and the routes in English.
+ * The shape of the inputs of the hub's registry, cache and inbox operations, before
+ * they reach lib/dcn (which checks a device field by field itself): wf-dcn-registry
+ * reads them from msg.payload, the hub's admin routes from the path, the query and a
+ * JSON body. A refusal names its reason and field, so the node says it in the runtime's
+ * language and the routes in English.
  */
-import { DEVICE_CHANNELS, Device } from '../../lib/dcn/types';
 
 export const INBOX_DEFAULT_LIMIT = 50;
 export const INBOX_MAX_LIMIT = 1000;
 
-export type InputReason = 'object' | 'required' | 'text' | 'channel' | 'key' | 'limit';
+export type InputReason = 'object' | 'required' | 'text' | 'key' | 'limit';
 
 /** What the input lacks; `params` fill in the text of `reason`. */
 export class RegistryInputError extends Error {
@@ -30,8 +30,6 @@ function englishText(reason: InputReason, params: Record<string, string | number
       return `${params.field} must be a non-empty string`;
     case 'text':
       return `${params.field} must be a string when given`;
-    case 'channel':
-      return `channel must be one of ${params.channels}`;
     case 'key':
       return 'key must be an object of key attributes and their values';
     case 'limit':
@@ -57,18 +55,6 @@ export function optionalText(fields: Fields, field: string): string | undefined 
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new RegistryInputError('text', { field });
   return value.trim() === '' ? undefined : value.trim();
-}
-
-/** A device to register. An inbox device's address defaults to its user. */
-export function deviceInput(fields: Fields): Omit<Device, 'registeredAt'> {
-  const security = requiredText(fields, 'security');
-  const user = requiredText(fields, 'user');
-  const deviceId = requiredText(fields, 'deviceId');
-  const named = requiredText(fields, 'channel');
-  const channel = DEVICE_CHANNELS.find((c) => c === named);
-  if (!channel) throw new RegistryInputError('channel', { channels: DEVICE_CHANNELS.join(', ') });
-  const address = channel === 'inbox' ? (optionalText(fields, 'address') ?? user) : requiredText(fields, 'address');
-  return { security, user, deviceId, channel, address, msDevice: optionalText(fields, 'msDevice') ?? '' };
 }
 
 /** Key attributes to read the cache by; undefined for all rows of the MBO. */
