@@ -53,6 +53,7 @@ const SECURITY = 'default';
 const SERVLET = '/dcn/HttpAuthDCNServlet';
 const QUERY = `?cmd=wf&security=${SECURITY}&domain=default`;
 const HTTP_PATH = '/bench/http';
+const READY_PATH = '/bench/ready';
 const SENDER: DcnSender = { user: DEMO_DCN.sender, password: DEMO_DCN.password, security: 'admin', admin: true };
 const AUTHORIZATION = basicHeader(SENDER.user, SENDER.password);
 const benchDir = join(packageRoot, '.bench');
@@ -79,7 +80,8 @@ class RequestBodies {
     rows: number,
     devices: number,
   ) {
-    const marker = '\u0001';
+    // Survives JSON.stringify as it is (a control character would be escaped and never found again).
+    const marker = '@@ID@@';
     const request = {
       op: ':upsert',
       id: marker,
@@ -93,6 +95,7 @@ class RequestBodies {
       data: [{ id: '1', pkg: DEMO_DCN.package, messages: Array.from({ length: rows }, (_, i) => ({ id: String(i + 1), mbo: TRIP_MBO.name, op: ':upsert', cols: tripRow(`${marker}-${i}`, i) })) }],
     };
     this.parts = JSON.stringify(request).split(marker);
+    if (this.parts.length !== rows + 2) throw new Error('the request template lost its id markers');
   }
 
   next(): string {
@@ -151,6 +154,9 @@ function httpFlows(): FlowNode[] {
     { id: 'bench.http.in', type: 'http in', z: 'bench.tab', url: HTTP_PATH, method: 'post', upload: false, swaggerDoc: '', wires: [['bench.http.change']] },
     { id: 'bench.http.change', type: 'change', z: 'bench.tab', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '[{"recordID":"1","success":true,"statusMessage":""},{"recordID":"x","success":true,"statusMessage":""}]', tot: 'str' }], wires: [['bench.http.out']] },
     { id: 'bench.http.out', type: 'http response', z: 'bench.tab', statusCode: '', headers: { 'content-type': 'application/json' }, wires: [] },
+    // The readiness probe GETs; the measured route takes POSTs only, as the servlet's requests are.
+    { id: 'bench.ready.in', type: 'http in', z: 'bench.tab', url: READY_PATH, method: 'get', upload: false, swaggerDoc: '', wires: [['bench.ready.out']] },
+    { id: 'bench.ready.out', type: 'http response', z: 'bench.tab', statusCode: '', headers: {}, wires: [] },
   ];
 }
 
@@ -189,7 +195,12 @@ async function startNodeRed(name: string, flows: FlowNode[], credentials: Record
   });
   const child = spawnNodeRed({ redJs: require.resolve('node-red/red.js'), userDir, settingsFile, env: { ...process.env }, stdio: ['ignore', 'inherit', 'inherit'], nodeArgs });
   const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(base + readyPath, 30_000, child);
+  try {
+    await waitForHttp(base + readyPath, 30_000, child);
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  }
   return { child, base, userDir };
 }
 
@@ -448,7 +459,7 @@ async function runDcn(): Promise<string> {
   let settings = '';
   let rows: Row[];
   try {
-    const http = await startNodeRed('http', httpFlows(), {}, HTTP_PATH);
+    const http = await startNodeRed('http', httpFlows(), {}, READY_PATH);
     reds.push(http);
     const targets: Target[] = [httpTarget('b', '(b) Node-RED http in → change → http response', http.base + HTTP_PATH, new RequestBodies('H-', ROWS, DEVICES))];
     for (const kind of kinds) {
