@@ -68,6 +68,8 @@ export function mountAdminRoutes(RED: NodeAPI, node: Node, hub: AdminHub, base: 
       handle(req as AdminRequest, res).catch((err: unknown) => {
         // Refusals are the caller's business; anything else (a store that failed) is the hub's too.
         if (!isRefusal(err)) node.error(errorText(RED, 'wf-dcn-hub', err));
+        // A body refused unread (401, 403) is drained, so the connection can carry the next request.
+        req.resume();
         answerError(res, err);
       });
     };
