@@ -50,7 +50,7 @@ function checkedConfig(RED: NodeAPI, node: WfDcnHubNode, config: WfDcnHubDef): {
     return { senders, mbos };
   } catch (err) {
     if (!(err instanceof HubConfigProblem)) throw err;
-    throw new Error(RED._(`wf-dcn-hub.problem.${err.code}`, err.params));
+    throw new Error(RED._(`wf-dcn-hub.problem.${err.code}`, err.params), { cause: err });
   }
 }
 
@@ -79,9 +79,17 @@ export function startHub(RED: NodeAPI, node: WfDcnHubNode, config: WfDcnHubDef):
     worker: { get: () => running().worker, configurable: true },
   });
   // The hub's own ready() tries the migrations again after a failure: a store that was down at deploy may be back.
-  node.ready = () => (started ? started.hub.ready() : Promise.reject(new Error(node.problem)));
+  node.ready = () => {
+    try {
+      return running().hub.ready();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  };
 
+  let closed = false;
   function running(): Started {
+    if (closed) throw new Error(RED._('wf-dcn-hub.errors.closed'));
     if (!started) throw new Error(RED._('wf-dcn-hub.errors.notStarted', { problem: node.problem ?? '' }));
     return started;
   }
@@ -99,6 +107,7 @@ export function startHub(RED: NodeAPI, node: WfDcnHubNode, config: WfDcnHubDef):
   }
 
   node.on('close', (done: (err?: Error) => void) => {
+    closed = true;
     stats.stop();
     calls.close(new Error(RED._('wf-dcn-hub.errors.closed')));
     unmountAdmin?.();

@@ -38,11 +38,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
 }
 
-/** What a Catch node put on the message: its error's text. */
+/** What a Catch node put on the message: its error's text (Node-RED writes it as "Error: …"; the back end gets the text alone). */
 function caughtError(msg: ResponseInput): string | null {
   if (msg.error === undefined || msg.error === null || msg.error === false) return null;
-  if (isRecord(msg.error) && typeof msg.error.message === 'string') return msg.error.message;
-  return typeof msg.error === 'string' ? msg.error : String(msg.error);
+  const text = isRecord(msg.error) && typeof msg.error.message === 'string' ? msg.error.message : typeof msg.error === 'string' ? msg.error : String(msg.error);
+  return text.replace(/^Error: /, '');
 }
 
 export function startAnswering(RED: NodeAPI, node: Node): void {

@@ -127,6 +127,16 @@ export class DcnFlow {
     this.harness.getNode('caught').on('input', (msg: NodeMessage) => this.caught.push(msg as NodeMessage & { error: { message: string } }));
   }
 
+  /** What node `id` itself logged at `level` (the helper spies on Node's prototype, so each call is told apart by its node). */
+  logged(level: 'error' | 'warn', id: string): string[] {
+    const node = this.harness.getNode(id);
+    const spy = node[level] as unknown as { getCalls(): Array<{ thisValue: unknown; args: unknown[] }> };
+    return spy
+      .getCalls()
+      .filter((call) => call.thisValue === node)
+      .map((call) => String(call.args[0]));
+  }
+
   hub(id = 'hub'): WfDcnHubNode {
     return this.harness.getNode<WfDcnHubNode>(id);
   }

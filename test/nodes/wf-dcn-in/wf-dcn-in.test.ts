@@ -103,9 +103,26 @@ describe('wf-dcn-in', () => {
       assert.equal(body[0].user, ADMIN.user);
       assert.match(body[0].error, /rolled back because message 3 failed/);
       assert.match(body.at(-1)!.error, /no messages were created/);
+      const onParameters = await fetch(flow.url(PARAMETERS, { ...wf, username: ADMIN.user, password: ADMIN.password }), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(tripRequest({ id: 'WID-FAIL-2', data: [{ id: '1', pkg: 'travel:1.0', messages }] })),
+      });
+      assert.equal(onParameters.status, 500, 'the same on DCNServlet');
       assert.deepEqual(await flow.hub().hub.cache.read('travel', 'Trip'), []);
       assert.equal((await flow.hub().worker.stats()).pending, 0);
-      await waitForStatus(flow.harness.getNode('in'), { fill: 'yellow', shape: 'ring', text: `${HTTP_AUTH} ↓0 ⚠1 · pending 0, dead 0` });
+      await waitForStatus(flow.harness.getNode('in'), { fill: 'yellow', shape: 'ring', text: `${HTTP_AUTH} ↓0 ⚠2 · pending 0, dead 0` });
+    });
+
+    it('withdraws an earlier :upsert with a :delete of the same id, and says so for an unknown id', async () => {
+      assert.equal((await flow.post(wf, tripRequest())).status, 200);
+      const withdrawn = await answered<DcnResultRecord[]>(await flow.post(wf, { op: ':delete', id: 'WID123', to: 'SUPAdmin' }));
+      assert.equal(withdrawn.status, 200);
+      assert.deepEqual(withdrawn.body, [{ recordID: 'WID123', success: true, statusMessage: 'withdrawn: 2 undelivered messages cancelled; retracted on 0 devices that had it' }]);
+      assert.equal((await flow.hub().worker.stats()).pending, 0, 'nothing left to deliver');
+      const unknown = await answered<DcnResultRecord[]>(await flow.post(wf, { op: ':delete', id: 'WID-NEVER', to: 'SUPAdmin' }));
+      assert.equal(unknown.status, 200);
+      assert.match(unknown.body[0].statusMessage, /no earlier :upsert has the id WID-NEVER/);
     });
 
     it('answers whatever it is sent without crashing', async () => {
@@ -143,7 +160,7 @@ describe('wf-dcn-in', () => {
       const failures: Array<[string, () => void, RegExp]> = [
         ['payload false', () => (flow.answer.op = (msg) => flow.respond({ ...msg, payload: false })), /refused the operation/],
         ['success false', () => (flow.answer.op = (msg) => flow.respond({ ...msg, payload: { success: false, message: 'trip is closed' } })), /trip is closed/],
-        ['a Catch node', () => (flow.answer.op = (msg) => flow.harness.getNode('op').error(new Error('approval service down'), msg)), /approval service down/],
+        ['a Catch node', () => (flow.answer.op = (msg) => flow.harness.getNode('op').error(new Error('approval service down'), msg)), /the operation approve of Trip failed: approval service down/],
         ['no answer', () => (flow.answer.op = () => undefined), /no wf-dcn-response answered the operation within 0.5 s/],
       ];
       for (const [i, [what, arrange, reason]] of failures.entries()) {
@@ -268,13 +285,11 @@ describe('wf-dcn-in', () => {
 
     it('does not start with both servlets on one URL, or without a hub', async () => {
       await flow.load({ in: { paramUrl: HTTP_AUTH } });
-      const node = flow.harness.getNode('in') as unknown as { error: { args: unknown[][] } };
-      assert.match(String(node.error.args[0][0]), /both servlets are set to \/dcn\/HttpAuthDCNServlet/);
+      assert.deepEqual(flow.logged('error', 'in'), ['Not serving DCN requests: both servlets are set to /dcn/HttpAuthDCNServlet; give the parameter servlet another URL or none']);
       await waitForStatus(flow.harness.getNode('in'), { fill: 'red', shape: 'ring', text: 'wf-dcn-in.status.notStarted' });
       await flow.harness.unload();
       await flow.load({ in: { hub: '' } });
-      const alone = flow.harness.getNode('in') as unknown as { error: { args: unknown[][] } };
-      assert.match(String(alone.error.args[0][0]), /no wf-dcn-hub is selected/);
+      assert.deepEqual(flow.logged('error', 'in'), ['Not serving DCN requests: no wf-dcn-hub is selected']);
       assert.equal((await flow.post(wf, tripRequest())).status, 404);
     });
 
@@ -284,6 +299,7 @@ describe('wf-dcn-in', () => {
       const { status, body } = await answered<Refusal>(res);
       assert.equal(status, 503);
       assert.equal(body.error, 'dcn_unavailable');
+      assert.equal((await fetch(flow.url(PARAMETERS, { ...wf, username: ADMIN.user, password: ADMIN.password, dcn_request: JSON.stringify(tripRequest()) }))).status, 503);
       await waitForStatus(flow.harness.getNode('in'), { fill: 'red', shape: 'ring', text: 'wf-dcn-in.status.hubNotStarted' });
     });
   });
