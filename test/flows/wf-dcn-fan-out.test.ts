@@ -16,6 +16,7 @@ import { DcnAnswer, TRIP_MBO, TRIP_SUBJECT, WfDcnRequestJson, defaultDcnUrl, pos
 import type { PushDelivery } from '../../sandbox/mobile-services/index';
 import type { RecordedMessage } from '../../sandbox/platform-api';
 import { runShippedFlow, waitFor } from '../support/flow-watch';
+import { readShippedFlow } from '../support/shipped-flow';
 
 /** Every node type the fan-out flow uses (its core nodes come with it). */
 const FAN_OUT_NODES = [registerHub, registerIn, registerResponse, registerDeliver, registerAck, registerRegistry, registerAccount, registerSend, registerApp, registerPush];
@@ -71,6 +72,19 @@ describe('scenario: WF-DCN fan-out (flows/wf-dcn-fan-out.json)', () => {
     } finally {
       clearInterval(poll);
     }
+  });
+
+  it('reads left to right within 1600 px: every wire goes right, and the send nodes\' Catch reaches the acknowledgement', () => {
+    const flow = readShippedFlow('wf-dcn-fan-out.json');
+    const placed = new Map(flow.filter((n) => typeof n.x === 'number').map((n) => [n.id, n as typeof n & { x: number; wires?: string[][] }]));
+    for (const node of placed.values()) {
+      assert.ok(node.x < 1500, `${node.id} at x ${node.x}`);
+      for (const target of (node.wires ?? []).flat()) assert.ok(placed.get(target)!.x > node.x, `${node.id} → ${target} goes right`);
+    }
+    const catchNode = flow.find((n) => n.id === 'dcn.send.catch')!;
+    assert.deepEqual(catchNode.scope, ['dcn.send.wecom', 'dcn.push']);
+    assert.deepEqual(catchNode.wires, [['dcn.ack']]);
+    assert.ok(!flow.some((n) => n.type === 'function'), 'no function node');
   });
 
   it('registers SUPAdmin\'s WeCom UserID and Mobile Services user at deploy', async () => {
