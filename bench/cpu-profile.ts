@@ -35,23 +35,30 @@ const CATEGORIES: Array<[string, (url: string) => boolean]> = [
   ['Node.js core (http, net, streams)', (u) => u.startsWith('node:')],
 ];
 
-const SPECIAL: Record<string, string> = {
-  '(garbage collector)': 'garbage collection',
-  '(idle)': 'idle (waiting for work)',
-  '(program)': 'V8 and native, unattributed',
-};
+/** V8's own entries; a Map, since a function may be called "constructor" or "toString". */
+const SPECIAL = new Map([
+  ['(garbage collector)', 'garbage collection'],
+  ['(idle)', 'idle (waiting for work)'],
+  ['(program)', 'V8 and native, unattributed'],
+]);
 
 function categoryOf(frame: ProfileNode['callFrame']): string | null {
-  if (SPECIAL[frame.functionName]) return SPECIAL[frame.functionName];
+  const special = SPECIAL.get(frame.functionName);
+  if (special) return special;
   if (!frame.url) return null;
   return CATEGORIES.find(([, test]) => test(frame.url))?.[0] ?? 'other JavaScript';
 }
 
-/** Shares of the sampled time by category, largest first. */
-export function profileShares(profile: CpuProfile): ProfileShare[] {
+/**
+ * Shares of the sampled time by category, largest first. With `during`, only the samples
+ * from the first to the last whose stack has a frame from a source `during` accepts: the
+ * time under load, not the start-up before it or the shutdown after it.
+ */
+export function profileShares(profile: CpuProfile, during?: (url: string) => boolean): ProfileShare[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const [from, to] = during ? loadWindow(profile, byId, parent, during) : [0, profile.samples.length - 1];
   const resolved = new Map<number, string>();
   const categorise = (id: number): string => {
     const known = resolved.get(id);
@@ -65,12 +72,59 @@ export function profileShares(profile: CpuProfile): ProfileShare[] {
   const time = new Map<string, number>();
   let total = 0;
   profile.samples.forEach((id, i) => {
+    if (i < from || i > to) return;
     const delta = profile.timeDeltas[i] ?? 0;
     total += delta;
     const category = categorise(id);
     time.set(category, (time.get(category) ?? 0) + delta);
   });
   return [...time.entries()].map(([category, t]) => ({ category, share: total ? t / total : 0 })).sort((a, b) => b.share - a.share);
+}
+
+/** The first and last sample whose stack holds a frame of a source `during` accepts. */
+function loadWindow(profile: CpuProfile, byId: Map<number, ProfileNode>, parent: Map<number, number>, during: (url: string) => boolean): [number, number] {
+  const inLoad = new Map<number, boolean>();
+  const underLoad = (id: number): boolean => {
+    const known = inLoad.get(id);
+    if (known !== undefined) return known;
+    const up = parent.get(id);
+    const result = during(byId.get(id)!.callFrame.url) || (up !== undefined && underLoad(up));
+    inLoad.set(id, result);
+    return result;
+  };
+  const hits = profile.samples.map((id, i) => (underLoad(id) ? i : -1)).filter((i) => i >= 0);
+  if (!hits.length) throw new Error('the profile has no sample of the load');
+  return [hits[0], hits[hits.length - 1]];
+}
+
+/** The functions with the most time of their own (native calls they made included), as "name (source) n%". */
+export function topFunctions(profile: CpuProfile, during: ((url: string) => boolean) | undefined, count: number): string[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const [from, to] = during ? loadWindow(profile, byId, parent, during) : [0, profile.samples.length - 1];
+  // A native leaf counts for the nearest frame with a source, as in profileShares.
+  const owner = (id: number): ProfileNode => {
+    let node = byId.get(id)!;
+    for (let up = parent.get(id); !node.callFrame.url && !SPECIAL.has(node.callFrame.functionName) && up !== undefined; up = parent.get(up)) node = byId.get(up)!;
+    return node;
+  };
+  const time = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    if (i < from || i > to) return;
+    const delta = profile.timeDeltas[i] ?? 0;
+    total += delta;
+    const { functionName, url } = owner(id).callFrame;
+    if (SPECIAL.has(functionName)) return;
+    const source = url.replace(/^.*\/node_modules\//, '').replace(/^.*\/dist\//, '').replace(/^file:\/\//, '');
+    const key = `${functionName || '(anonymous)'} (${source})`;
+    time.set(key, (time.get(key) ?? 0) + delta);
+  });
+  return [...time.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([key, t]) => `${key} ${((t / total) * 100).toFixed(0)}%`);
 }
 
 /** The newest .cpuprofile in `dir`. */

@@ -35,7 +35,7 @@ import { Store, StoreConfig, createStore } from '../lib/store';
 import { DEMO_DCN } from '../sandbox/demo-accounts';
 import { TRIP_MBO, tripRow } from '../sandbox/dcn-requests';
 import { FlowNode, packageRoot, prepareUserDir, spawnNodeRed, stopChild, waitForHttp } from '../scripts/node-red-userdir';
-import { newestProfile, profileShares, sharesLine } from './cpu-profile';
+import { newestProfile, profileShares, sharesLine, topFunctions } from './cpu-profile';
 import { Figures, measure, median } from './measure';
 import type { BenchSuite } from './run';
 
@@ -451,10 +451,13 @@ async function profile(): Promise<string> {
     // The profile is written when the process exits normally (SIGINT stops Node-RED).
     await stopChild(red.child, 15_000);
   }
-  const shares = profileShares(newestProfile(dir));
+  // The samples while requests were processed: start-up and shutdown left out.
+  const underLoad = (url: string) => url.includes('/dist/lib/dcn/processor');
+  const recorded = newestProfile(dir);
+  const shares = profileShares(recorded, underLoad);
   const idle = shares.find((x) => x.category.startsWith('idle'))?.share ?? 0;
   const bound = idle < 0.15 ? `CPU-bound on Node-RED's one JavaScript thread (idle ${(idle * 100).toFixed(0)}%)` : `not CPU-bound (idle ${(idle * 100).toFixed(0)}%: waiting on I/O)`;
-  return `${bound}; the time went to: ${sharesLine(shares.filter((x) => !x.category.startsWith('idle')))}`;
+  return `${bound}; the time went to: ${sharesLine(shares.filter((x) => !x.category.startsWith('idle')))}.\nTop functions (own time): ${topFunctions(recorded, underLoad, 6).join(', ')}`;
 }
 
 async function runDcn(): Promise<string> {
