@@ -420,7 +420,7 @@ async function grid(): Promise<string> {
     for (const devices of GRID) await registerOverHttp(red.base, devices);
     const cells: string[][] = [];
     for (const rows of GRID) {
-      const line = [`${rows} rows`];
+      const line = [`${rows} row${rows > 1 ? 's' : ''}`];
       for (const devices of GRID) {
         const bodies = new RequestBodies(`G${rows}x${devices}-`, rows, devices);
         await loadHttp(red.base + SERVLET + QUERY, bodies, 1);
