@@ -8,6 +8,7 @@
  *   pushes     lists the Mobile Services stand-in's push deliveries
  *   customers  lists the C4C stand-in's customers
  *   change     changes one of them, which C4C notifies to its consumer
+ *   dcn        posts WF-DCN requests to the hub as a back end does, and shows what they did
  *
  * Defaults are the sandbox demo accounts and npm start's default addresses, so against
  * `npm start` no option is needed beyond what to send. Exit codes: 0 done, 1 the command
@@ -15,9 +16,27 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { basicHeader } from '../lib/http/basic-auth';
 import { summariseBody } from './body-summary';
-import { DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from './demo-accounts';
+import { DEMO_DCN, DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from './demo-accounts';
 import { DEFAULT_NODE_RED_URL, DEFAULT_SANDBOX_URL, sandboxArgument } from './demo-addresses';
+import {
+  DCN_TEMPLATES,
+  DEMO_DCN_LOGIN,
+  DcnAnswer,
+  DcnLogin,
+  DcnTemplate,
+  TRIP_MBO,
+  TRIP_SUBJECT,
+  WfDcnRequestJson,
+  adminBaseFor,
+  defaultDcnUrl,
+  postDcn,
+  retractionRequest,
+  templateId,
+  templateTrips,
+  tripRequest,
+} from './dcn-requests';
 import { DeliveryText, messageText, pushText } from './delivery-text';
 import type { MicroAppExchange, PushDelivery, SandboxDeliveries } from './mobile-services/index';
 import { microAppCallbackUrl } from './mobile-services/index';
@@ -60,6 +79,7 @@ Commands:
   verify    perform the URL verification (GET) WeChat does when the URL is saved
   chat, pushes        the Mobile Services stand-in and chatting, below
   customers, change   the C4C stand-in, below
+  dcn       the WF-DCN hub, below
 
 Options:
   --account official|wecom|microapp   which demo account plays the sender (default official); microapp is the
@@ -102,6 +122,18 @@ C4C stand-in (in the sandbox npm start runs):
                              change a customer (its ObjectID, CustomerID or WechatID) as a person in C4C
                              would; C4C then notifies its consumer (the customer-changed flow)
 
+WF-DCN hub (the fan-out flow npm start runs), as a back end that spoke to SAP Mobile Platform:
+  dcn post [--template trip|trip-failing] [--id <id>] [--to <user>[,<user>…]]
+                             post a WF-DCN :upsert (default template trip: "${TRIP_SUBJECT}" for ${DEMO_DCN.receiver}
+                             with 5 Trip rows; trip-failing: its third data message has no key) and print the
+                             HTTP status and the result JSON (or the log records of a 500)
+  dcn delete [--id <id>] [--to <user>]   withdraw an earlier :upsert with that id (default the template's id)
+  dcn status [--template …] [--to <user>]
+                             the receiver's devices and the template's Trip rows (the hub's admin routes), and the
+                             WeCom messages and Mobile Services pushes that reached the receiver (the sandbox)
+  --url <url>                the servlet (default ${defaultDcnUrl()})
+  --user <user> --password <password>   the sender's login (default the demo's, ${DEMO_DCN.sender})
+
 Examples:
   npm run sandbox -- send --text "opening hours"
   npm run sandbox -- send --account wecom --event enter_agent
@@ -110,7 +142,9 @@ Examples:
   npm run sandbox -- chat
   npm run sandbox -- pushes --user ${DEMO_MICRO_APP.approver}
   npm run sandbox -- send --url ${DEFAULT_NODE_RED_URL}/wechat/follow --event subscribe --from ${DEMO_FOLLOWER_OPENID}
-  npm run sandbox -- change ${DEMO_FOLLOWER_OPENID} --set FirstName=Anna`;
+  npm run sandbox -- change ${DEMO_FOLLOWER_OPENID} --set FirstName=Anna
+  npm run sandbox -- dcn post
+  npm run sandbox -- dcn delete`;
 
 const OPTIONS = {
   account: { type: 'string' },
@@ -136,6 +170,10 @@ const OPTIONS = {
   sandbox: { type: 'string' },
   set: { type: 'string', multiple: true },
   user: { type: 'string' },
+  password: { type: 'string' },
+  template: { type: 'string' },
+  id: { type: 'string' },
+  to: { type: 'string' },
   interval: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -149,7 +187,7 @@ class UsageError extends Error {}
 class CommandFailure extends Error {}
 
 /** How many words each command takes after its name. */
-const ARGUMENTS: Record<string, number> = { send: 0, verify: 0, chat: 0, pushes: 0, customers: 0, change: 1 };
+const ARGUMENTS: Record<string, number> = { send: 0, verify: 0, chat: 0, pushes: 0, customers: 0, change: 1, dcn: 1 };
 
 /**
  * Runs the command; returns the process exit code. Results go to `print`, failures and
@@ -195,6 +233,7 @@ async function run(values: Values, positionals: string[], print: Print, input: N
   if (command === 'chat') return chat(values, print, input);
   if (command === 'pushes') return listPushes(values, print);
   if (command === 'customers') return listCustomers(values, print);
+  if (command === 'dcn') return dcn(values, rest[0], print);
   return changeCustomer(values, rest[0], print);
 }
 
@@ -572,6 +611,147 @@ async function changeCustomer(values: Values, ref: string | undefined, print: Pr
   });
   print(`changed customer ${String(customer.CustomerID)} (ObjectID ${String(customer.ObjectID)}): ${JSON.stringify(changes)}; C4C now notifies its consumer`);
   return 0;
+}
+
+// ── WF-DCN ─────────────────────────────────────────────────────────────────────────
+
+/** What each status of the WF-DCN servlet means to the back end (the SMP contract). */
+const DCN_STATUS: Record<number, string> = {
+  200: 'processed: the result records',
+  400: 'refused: a parameter or field of the request',
+  401: 'refused: the sender\'s credentials',
+  403: 'refused: the sender may not address that security configuration',
+  413: 'refused: the request is too large',
+  500: 'processing failed, nothing was committed: the log records',
+};
+
+async function dcn(values: Values, action: string | undefined, print: Print): Promise<number> {
+  if (action === 'post') return dcnPost(values, print);
+  if (action === 'delete') return dcnDelete(values, print);
+  if (action === 'status') return dcnStatus(values, print);
+  throw new UsageError(action ? `dcn takes post, delete or status, not "${action}"` : 'dcn needs what to do: post, delete or status');
+}
+
+function dcnTemplate(values: Values): DcnTemplate {
+  const template = values.template ?? 'trip';
+  if (!(DCN_TEMPLATES as readonly string[]).includes(template)) throw new UsageError(`--template must be ${DCN_TEMPLATES.join(' or ')}`);
+  return template as DcnTemplate;
+}
+
+/** --user and --password, both or neither; the demo sender's login by default. */
+function dcnLogin(values: Values): DcnLogin {
+  if ((values.user === undefined) !== (values.password === undefined)) throw new UsageError('--user and --password go together');
+  return values.user !== undefined && values.password !== undefined ? { user: values.user, password: values.password } : DEMO_DCN_LOGIN;
+}
+
+/** --to as the hub reads it: one name or a comma-separated list (sent as given). */
+function dcnReceivers(values: Values): string {
+  const to = values.to ?? DEMO_DCN.receiver;
+  if (!to.split(',').some((name) => name.trim() !== '')) throw new UsageError('--to needs a user name');
+  return to;
+}
+
+function dcnUrl(values: Values): string {
+  return httpUrl(values.url ?? defaultDcnUrl(), '--url', defaultDcnUrl());
+}
+
+async function dcnPost(values: Values, print: Print): Promise<number> {
+  const template = dcnTemplate(values);
+  const request = tripRequest(template, { ...(values.id ? { id: values.id } : {}), to: dcnReceivers(values) });
+  const rows = request.data?.[0]?.messages.length ?? 0;
+  return sendDcn(values, request, `:upsert ${request.id} to ${String(request.to)}, template ${template}: ${rows} Trip rows`, print);
+}
+
+async function dcnDelete(values: Values, print: Print): Promise<number> {
+  const request = retractionRequest(values.id ?? templateId(dcnTemplate(values)), dcnReceivers(values));
+  return sendDcn(values, request, `:delete ${request.id} to ${String(request.to)}`, print);
+}
+
+async function sendDcn(values: Values, request: WfDcnRequestJson, what: string, print: Print): Promise<number> {
+  const url = dcnUrl(values);
+  const login = dcnLogin(values);
+  print(`→ POST ${url.split('?')[0]}  (WF-DCN ${what}; as ${login.user})`);
+  let answer: DcnAnswer;
+  try {
+    answer = await postDcn(url, request, login);
+  } catch (err) {
+    throw new CommandFailure(`could not reach the hub at ${url} (${reasonOf(err)}): is npm start running? Give its servlet URL with --url <url>`);
+  }
+  if (values.json) {
+    print(JSON.stringify({ status: answer.status, body: answer.json ?? answer.text }, null, 2));
+  } else {
+    print(`← ${answer.status} ${DCN_STATUS[answer.status] ?? ''}`.trimEnd());
+    print(indent(answer.json === undefined ? summariseBody(answer.text) || '(empty body)' : JSON.stringify(answer.json, null, 2)));
+  }
+  return answer.status === 200 ? 0 : 1;
+}
+
+interface DeviceRow {
+  deviceId: string;
+  channel: string;
+  address: string;
+  msDevice: string;
+}
+
+interface CacheRow {
+  key: Record<string, unknown>;
+  row: Record<string, unknown>;
+  updatedAt: string;
+}
+
+/** The receiver's devices and the template's rows (the hub's admin routes), and what reached the receiver (the sandbox). */
+async function dcnStatus(values: Values, print: Print): Promise<number> {
+  const url = dcnUrl(values);
+  const admin = adminBaseFor(url);
+  const login = dcnLogin(values);
+  const security = new URL(url).searchParams.get('security') || DEMO_DCN.security;
+  const trips = templateTrips(dcnTemplate(values));
+  const base = sandboxBase(values);
+  const cached = (await adminCall(admin, `/cache/${encodeURIComponent(TRIP_MBO.package)}/${encodeURIComponent(TRIP_MBO.name)}`, login)) as CacheRow[];
+  const rows = cached.filter((r) => trips.includes(String(r.key.tripId)));
+  print(`Trip rows of the template in the hub's cache (${rows.length} of ${trips.length}):`);
+  for (const line of table(['tripId', 'destination', 'status', 'updated'], rows.map((r) => [String(r.key.tripId), cellText(r.row.destination), cellText(r.row.status), r.updatedAt]))) print(`  ${line}`);
+  for (const user of dcnReceivers(values).split(',').map((u) => u.trim()).filter(Boolean)) {
+    const devices = (await adminCall(admin, `/registry/${encodeURIComponent(security)}/${encodeURIComponent(user)}`, login)) as DeviceRow[];
+    print(`${user}'s devices (${security}): ${devices.length}`);
+    for (const line of table(['deviceId', 'channel', 'address', 'msDevice'], devices.map((d) => [d.deviceId, d.channel, d.address, cellText(d.msDevice)]))) print(`  ${line}`);
+    const reached = await reachedUser(base, user);
+    print(`What reached ${user} through the stand-ins: ${reached.length}`);
+    for (const line of table(['Time', 'Through', 'Msgtype', 'Text'], reached.map((r) => [clockTime(r.at), r.through, r.msgtype, cellText(r.text)]))) print(`  ${line}`);
+  }
+  return 0;
+}
+
+/** WeCom messages and Mobile Services pushes to `user`, oldest first. */
+async function reachedUser(base: string, user: string): Promise<Array<{ at: number; through: string } & DeliveryText>> {
+  const answer = await sandboxCall(base, `/wecom/_sandbox/messages?${new URLSearchParams({ user })}`);
+  if (!isObject(answer) || !Array.isArray(answer.messages)) throw new CommandFailure(`the sandbox at ${base} did not answer with its WeCom messages`);
+  const messages = (answer.messages as RecordedMessage[]).map((m) => ({ at: m.at, through: `WeCom ${m.api}`, ...messageText(m.body) }));
+  const { pushes } = await recordedDeliveries(base, user, 0);
+  return [...messages, ...pushes.map((p) => ({ at: p.at, through: `Mobile Services ${p.target} push`, ...pushText(p.body) }))].sort((a, b) => a.at - b.at);
+}
+
+/** A GET of the hub's admin routes with the sender's login; anything but a 2xx JSON answer is a CommandFailure. */
+async function adminCall(base: string, path: string, login: DcnLogin): Promise<unknown> {
+  let status: number;
+  let text: string;
+  try {
+    const response = await fetch(base + path, { headers: { authorization: basicHeader(login.user, login.password) }, signal: AbortSignal.timeout(10_000) });
+    status = response.status;
+    text = await response.text();
+  } catch (err) {
+    throw new CommandFailure(`could not reach the hub's admin routes at ${base} (${reasonOf(err)}): is npm start running? Give the servlet URL with --url <url>`);
+  }
+  const body = parseJson(text);
+  if (status < 200 || status > 299 || body === undefined) {
+    const message = isObject(body) && typeof body.message === 'string' ? body.message : summariseBody(text) || 'an empty body';
+    throw new CommandFailure(`the hub's admin route ${base}${path} answered ${status}: ${message}`);
+  }
+  return body;
+}
+
+function reasonOf(err: unknown): string {
+  return ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
 }
 
 /** A table cell: the value as text, a dash when there is none. */

@@ -59,6 +59,13 @@ const RULES: CredentialRule[] = [
     value: '/timeoff/OnMessage',
     credentials: { forwardUser: '${MS_FORWARD_USER}', forwardPassword: '${MS_FORWARD_PASSWORD}' },
   },
+  {
+    // The WF-DCN fan-out's hub (its admin routes at the default path): the back ends it accepts, one credential holding the list.
+    type: 'wf-dcn-hub',
+    property: 'adminUrl',
+    value: '/dcn/admin',
+    credentials: { senders: '${DCN_SENDERS}' },
+  },
 ];
 
 /** The credentials file content (node id → credentials) for the given flows. */

@@ -5,8 +5,9 @@
  * would change them, so it works pasted into another terminal exactly as printed,
  * whatever PORT, SANDBOX_PORT and HOST are.
  */
-import { DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from '../sandbox/demo-accounts';
-import { sandboxArgs, shellWord } from '../sandbox/demo-addresses';
+import { DEMO_DCN, DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from '../sandbox/demo-accounts';
+import { DEFAULT_NODE_RED_URL, sandboxArgs, shellWord } from '../sandbox/demo-addresses';
+import { TRIP_SUBJECT, defaultDcnUrl } from '../sandbox/dcn-requests';
 
 export interface DemoCommand {
   /** The arguments after `npm run sandbox --`. */
@@ -63,6 +64,30 @@ export function demoSteps(editorUrl: string, sandboxUrl: string, today: Date = n
       commands: [{ args: ['change', DEMO_FOLLOWER_OPENID, '--set', 'FirstName=Anna', ...sandbox] }],
     },
     ...timeOffSteps(editorUrl, sandbox, today),
+    ...dcnSteps(editorUrl, sandbox),
+  ];
+}
+
+/** WF-DCN: a back end's request fans out to SUPAdmin's two devices; then withdrawn; then one that fails. */
+function dcnSteps(editorUrl: string, sandbox: string[]): DemoStep[] {
+  // The CLI posts to npm start's hub by default; another address is given as the servlet URL.
+  const hub = editorUrl.replace(/\/+$/, '') === DEFAULT_NODE_RED_URL ? [] : ['--url', defaultDcnUrl(editorUrl)];
+  const receiver = DEMO_DCN.receiver;
+  return [
+    {
+      title: `WF-DCN fan-out: a back end posts "${TRIP_SUBJECT}" for ${receiver} → the trips land in the hub's cache, his WeCom app and Mobile Services device get it:`,
+      commands: [
+        { args: ['dcn', 'post', ...hub], note: 'prints the result JSON' },
+        { args: ['dcn', 'status', ...hub, ...sandbox], note: 'the cached trips, the devices, what reached them' },
+      ],
+    },
+    {
+      title: 'Withdraw it (a :delete with the same id reaches both devices), then a request whose third data message fails:',
+      commands: [
+        { args: ['dcn', 'delete', ...hub] },
+        { args: ['dcn', 'post', '--template', 'trip-failing', ...hub], note: '500 with the log records: nothing cached, nothing delivered' },
+      ],
+    },
   ];
 }
 

@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { sendJson } from '../../lib/http/body';
+import { DEMO_DCN } from '../demo-accounts';
 import { JsonObject, isObject } from '../platform-api';
 
 export interface Registration {
@@ -57,6 +58,8 @@ export function demoRegistrations(): Registration[] {
     { user: 'P000001', devices: ['sandbox-device-1'], groups: ['requesters'], topics: ['leave'], microApp: true },
     { user: 'P000002', devices: ['sandbox-device-2'], groups: ['approvers'], topics: ['leave'], microApp: true },
     { user: 'P000003', devices: ['sandbox-device-3'], groups: ['approvers'], topics: [], microApp: true, expired: true },
+    // The WF-DCN scenario's receiver: a native app registration (generic pushes), not the Micro App.
+    { user: DEMO_DCN.mobileServicesUser, devices: ['sandbox-device-supadmin'], groups: [], topics: [], microApp: false },
   ];
 }
 

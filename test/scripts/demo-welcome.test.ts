@@ -9,10 +9,17 @@ import registerSend from '../../nodes/wechat-send/wechat-send';
 import registerApp from '../../nodes/mobile-services-app/mobile-services-app';
 import registerPush from '../../nodes/mobile-services-push/mobile-services-push';
 import registerRecords from '../../nodes/wechat-sap-records/wechat-sap-records';
+import registerDcnAck from '../../nodes/wf-dcn-ack/wf-dcn-ack';
+import registerDcnDeliver from '../../nodes/wf-dcn-deliver/wf-dcn-deliver';
+import registerDcnHub from '../../nodes/wf-dcn-hub/wf-dcn-hub';
+import registerDcnIn from '../../nodes/wf-dcn-in/wf-dcn-in';
+import registerDcnRegistry from '../../nodes/wf-dcn-registry/wf-dcn-registry';
+import registerDcnResponse from '../../nodes/wf-dcn-response/wf-dcn-response';
 import { PassThrough } from 'node:stream';
+import { basicHeader } from '../../lib/http/basic-auth';
 import { commandLine, DemoCommand, demoSteps, nextWorkingWeek, welcomeText } from '../../scripts/demo-welcome';
 import { main } from '../../sandbox/cli';
-import { DEMO_C4C, DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from '../../sandbox/demo-accounts';
+import { DEMO_C4C, DEMO_DCN, DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from '../../sandbox/demo-accounts';
 import { DEFAULT_SANDBOX_URL } from '../../sandbox/demo-addresses';
 import type { Sandbox } from '../../sandbox/index';
 import { logs, runShippedFlow, waitFor } from '../support/flow-watch';
@@ -20,8 +27,25 @@ import { logs, runShippedFlow, waitFor } from '../support/flow-watch';
 describe('npm start: the commands it prints (scripts/demo-welcome.ts)', () => {
   // Every shipped flow, as npm start runs them, with the sandbox on a port of its own (not the default one).
   const run = runShippedFlow(
-    ['qa-bot.json', 'customer-changed-notifies-wechat.json', 'follow-creates-customer.json', 'timeoff.json'],
-    [registerAccount, registerIn, registerReply, registerSend, registerNotificationIn, registerSystem, registerOdata, registerApp, registerPush, registerRecords],
+    ['qa-bot.json', 'customer-changed-notifies-wechat.json', 'follow-creates-customer.json', 'timeoff.json', 'wf-dcn-fan-out.json'],
+    [
+      registerAccount,
+      registerIn,
+      registerReply,
+      registerSend,
+      registerNotificationIn,
+      registerSystem,
+      registerOdata,
+      registerApp,
+      registerPush,
+      registerRecords,
+      registerDcnHub,
+      registerDcnIn,
+      registerDcnResponse,
+      registerDcnDeliver,
+      registerDcnAck,
+      registerDcnRegistry,
+    ],
   );
   const { harness } = run;
   let sandbox: Sandbox;
@@ -146,4 +170,41 @@ describe('npm start: the commands it prints (scripts/demo-welcome.ts)', () => {
     assert.equal(listed.find((r) => String(r.id) === number)?.status, 'approved');
     assert.ok(wednesday > monday);
   });
+
+  it('runs the WF-DCN commands as printed: the trip request reaches both devices, status shows it, delete withdraws it, the failing one answers 500', async () => {
+    const [post, status] = step(/^WF-DCN fan-out/);
+    const [remove, failing] = step(/^Withdraw it/);
+    for (const c of [post, status, remove, failing]) assert.deepEqual(c.args.slice(c.args.indexOf('--url'), c.args.indexOf('--url') + 2), ['--url', `${harness.baseUrl}/dcn/HttpAuthDCNServlet?cmd=wf&security=default&domain=default`]);
+    const toReceiver = () => sandbox.wecom.messages.filter((m) => m.body.touser === DEMO_DCN.wecomUser);
+    const pushed = () => sandbox.mobileServices.deliveries.filter((d) => d.delivered.includes(DEMO_DCN.mobileServicesUser));
+    // The flow registers the devices at deploy (an inject), which the first command must not overtake.
+    await devicesRegistered(harness.baseUrl);
+    const printed = await runPrinted(post);
+    assert.match(printed, /← 200 processed: the result records/);
+    assert.match(printed, /"statusMessage": "2 messages for 2 devices of 1 receiver"/);
+    await waitFor('the WeCom message and the push to SUPAdmin', () => toReceiver().length > 0 && pushed().length > 0);
+    const shown = await runPrinted(status);
+    assert.match(shown, /Trip rows of the template in the hub's cache \(5 of 5\)/);
+    assert.match(shown, /SUPAdmin's devices \(default\): 2/);
+    assert.match(shown, /WeCom message\/send +text +Trip request approval required/);
+    assert.match(await runPrinted(remove), /retracted on 2 devices that had it/);
+    await waitFor('the retractions', () => toReceiver().some((m) => JSON.stringify(m.body).includes('Withdrawn')) && pushed().some((d) => JSON.stringify(d.body).includes('Withdrawn')));
+    const [wecomSent, pushesSent] = [toReceiver().length, pushed().length];
+    const lines: string[] = [];
+    assert.equal(await main(failing.args, (l) => lines.push(l), (l) => lines.push(l)), 1, 'a 500 is a failed command');
+    assert.match(lines.join('\n'), /← 500 processing failed, nothing was committed: the log records[\s\S]*rolled back because message 3 failed/);
+    assert.deepEqual([toReceiver().length, pushed().length], [wecomSent, pushesSent]);
+  });
 });
+
+/** Resolves once the fan-out flow's injects registered SUPAdmin's two devices (its admin route lists them). */
+async function devicesRegistered(baseUrl: string): Promise<void> {
+  const url = `${baseUrl}/dcn/admin/registry/${DEMO_DCN.security}/${DEMO_DCN.receiver}`;
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const res = await fetch(url, { headers: { authorization: basicHeader(DEMO_DCN.sender, DEMO_DCN.password) } });
+    if (res.ok && ((await res.json()) as unknown[]).length === 2) return;
+    if (Date.now() > until) throw new Error(`SUPAdmin's two devices were not registered (${url} answered ${res.status})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
