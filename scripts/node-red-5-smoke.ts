@@ -20,7 +20,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DEMO_C4C, DEMO_MICRO_APP, demoEnvironment } from '../sandbox/demo-accounts';
+import { DEMO_C4C, DEMO_DCN, DEMO_MICRO_APP, demoEnvironment } from '../sandbox/demo-accounts';
+import { TRIP_SUBJECT, defaultDcnUrl, postDcn, tripRequest } from '../sandbox/dcn-requests';
 import { Sandbox, startSandbox } from '../sandbox/index';
 import { microAppCallbackUrl } from '../sandbox/mobile-services/index';
 import { DeliveryResult, MessageSpec, randomOpenId, WeChatClientSimulator } from '../sandbox/wechat-client';
@@ -200,6 +201,33 @@ const FLOW_CHECKS: Record<string, FlowChecks> = {
           const stored = (await (await fetch(`${context.base}/timeoff/leaverequest?id=${id}`)).json()) as { status: string; days: number; decidedBy: string };
           assert.deepEqual({ status: stored.status, days: stored.days, decidedBy: stored.decidedBy }, { status: 'approved', days: 3, decidedBy: approver });
           return `draft ${id} → submitted (card to ${approver}) → approved (card to ${requester}); stored as approved, 3 working days`;
+        },
+      },
+    ],
+  },
+  'wf-dcn-fan-out.json': {
+    route: { path: '/dcn/HttpAuthDCNServlet' },
+    checks: [
+      {
+        name: 'WF-DCN fan-out: a trip request for SUPAdmin reaches the WeCom and the Mobile Services device',
+        run: async ({ base, sandbox }) => {
+          const id = `NR5-${Date.now()}`;
+          const url = defaultDcnUrl(base);
+          // The hub answers 503 until its store is ready, a moment after the route is mounted.
+          let answer = await postDcn(url, tripRequest('trip', { id }));
+          for (let i = 0; answer.status === 503 && i < 50; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            answer = await postDcn(url, tripRequest('trip', { id }));
+          }
+          assert.equal(answer.status, 200, answer.text);
+          const receiver = DEMO_DCN.receiver;
+          await eventually(`the WeCom message to ${receiver}`, () =>
+            sandbox.wecom.messages.find((m) => m.body.touser === DEMO_DCN.wecomUser && JSON.stringify(m.body).includes(TRIP_SUBJECT)),
+          );
+          await eventually(`the Mobile Services push to ${receiver}`, () =>
+            sandbox.mobileServices.deliveries.find((d) => d.delivered.includes(DEMO_DCN.mobileServicesUser) && JSON.stringify(d.body).includes(TRIP_SUBJECT)),
+          );
+          return `${id}: 200 ${answer.text.slice(0, 80)}…; delivered to WeCom and Mobile Services`;
         },
       },
     ],
