@@ -27,8 +27,12 @@ const RECEIVERS = ['u1', 'u2', 'u3'];
 const DEVICES_EACH = 2;
 const MESSAGES_PER_REQUEST = RECEIVERS.length * DEVICES_EACH;
 const ROWS = 3;
-/** How long the flow's "send" takes before it acknowledges. */
-const SEND_MS = 40;
+/**
+ * How long the flow's "send" takes before it acknowledges: long against the time between
+ * seeing a message in hand and the kill on a loaded machine, so what the test saw in hand
+ * is still unacknowledged when the instance dies; short against the visibility timeout.
+ */
+const SEND_MS = 500;
 /** Short, so the messages a killed instance held go out again within the test. */
 const VISIBILITY_SECONDS = 2;
 
