@@ -81,7 +81,8 @@ function recorded(node: Node, level: 'warn' | 'log'): string[] {
  * (nodes/shared/status.ts), so the last one of a burst shows up to a second later.
  */
 export async function waitForStatus(node: Node, expected: object, limitMs = 3000): Promise<void> {
-  const spy = node.status as unknown as { lastCall: { args: unknown[] } | null };
-  const latest = () => JSON.stringify(spy.lastCall?.args[0] ?? null);
+  // The test helper spies on the Node prototype, so the spy holds every node's calls: this node's last one is wanted.
+  const spy = node.status as unknown as { getCalls(): { thisValue: unknown; args: unknown[] }[] };
+  const latest = () => JSON.stringify(spy.getCalls().filter((call) => call.thisValue === node).at(-1)?.args[0] ?? null);
   await waitFor(`status ${JSON.stringify(expected)} (last: ${latest()})`, () => latest() === JSON.stringify(expected), limitMs);
 }
