@@ -37,6 +37,7 @@ import { TRIP_MBO, tripRow } from '../sandbox/dcn-requests';
 import { FlowNode, packageRoot, prepareUserDir, spawnNodeRed, stopChild, waitForHttp } from '../scripts/node-red-userdir';
 import { newestProfile, profileShares, sharesLine, topFunctions } from './cpu-profile';
 import { Figures, measure, median } from './measure';
+import { PG_URL, pgReachable } from './postgres';
 import type { BenchSuite } from './run';
 
 const CONNECTIONS = 50;
@@ -48,7 +49,6 @@ const GRID_SECONDS = 2;
 const GRID = [1, 10, 100];
 const ROWS = 5;
 const DEVICES = 3;
-const PG_URL = process.env.WXBRIDGE_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const SECURITY = 'default';
 const SERVLET = '/dcn/HttpAuthDCNServlet';
 const QUERY = `?cmd=wf&security=${SECURITY}&domain=default`;
@@ -389,18 +389,6 @@ function ratios(byName: Map<string, Measured>, kinds: StoreKind[]): string[] {
 }
 
 // ── The run ──────────────────────────────────────────────────────────────────────
-
-async function pgReachable(): Promise<boolean> {
-  const client = new Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 async function dropSchema(schema: string): Promise<void> {
   const client = new Client({ connectionString: PG_URL });

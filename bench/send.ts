@@ -22,25 +22,13 @@ import { prepareMessage, textBody } from '../lib/wechat/messages';
 import { startSandbox } from '../sandbox';
 import { DEMO_OFFICIAL_ACCOUNT } from '../sandbox/demo-accounts';
 import { Figures, measure } from './measure';
+import { PG_URL, pgReachable } from './postgres';
 import type { BenchSuite } from './run';
 
 const CONCURRENCY = 50;
 const CACHED_SENDS = 5000;
 const NAIVE_SENDS = 2000;
 const CLUSTER_SENDS = 10_000;
-const PG_URL = process.env.WXBRIDGE_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
-
-async function pgReachable(): Promise<boolean> {
-  const client = new Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 function runWorker(env: Record<string, string>): { ready: Promise<void>; go(): void; done: Promise<number> } {
   const child = spawn(process.execPath, [__filename, '--worker'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
