@@ -418,6 +418,10 @@ async function leaseInWorkers(path: string, workers: number): Promise<string[][]
       for (;;) {
         const batch = await outbox.lease('worker-' + workerData.n, 5, 30, ['wecom']);
         if (batch.length === 0) break;
+        // A delivery takes time: the pause leaves the file unlocked, as a real send
+        // would, so the other process gets its turn instead of retrying behind a
+        // lease loop that never lets go.
+        await new Promise((resolve) => setTimeout(resolve, 2));
         for (const m of batch) {
           if (m.attempt !== 1) throw new Error('attempt ' + m.attempt + ' of ' + m.messageId);
           ids.push(m.messageId);
