@@ -13,6 +13,7 @@ import { DEMO_OFFICIAL_ACCOUNT } from '../../sandbox/demo-accounts';
 import { DeliveryResult, WeChatClientSimulator, randomOpenId } from '../../sandbox/wechat-client';
 import type { FlowNode } from '../../scripts/node-red-userdir';
 import { PG_URL, pgConfig, usePostgresSchema } from '../lib/store/pg-support';
+import { waitFor } from '../support/flow-watch';
 import { NodeRedInstance, Report, reportingFunction } from '../support/node-red-process';
 import { RoundRobinProxy } from '../support/round-robin-proxy';
 import {
@@ -104,14 +105,6 @@ async function inLanes<T>(count: number, lanes: number, job: (i: number) => Prom
   };
   await Promise.all(Array.from({ length: lanes }, lane));
   return results;
-}
-
-async function waitFor(what: string, ready: () => boolean, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > until) throw new Error(`${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('two Node-RED instances behind a round-robin proxy, sharing PostgreSQL', function () {
