@@ -1,5 +1,5 @@
 /**
- * What npm start prints once its flows run: the editor, the sandbox, and the sandbox CLI
+ * What npm start prints once its flows run: the chat page, the editor, the sandbox, and the sandbox CLI
  * commands that try each scenario. Every command carries the addresses of this run (and
  * --sandbox when the sandbox is not where the CLI looks by default), quoted where a shell
  * would change them, so it works pasted into another terminal exactly as printed,
@@ -123,7 +123,8 @@ function timeOffSteps(editorUrl: string, sandbox: string[], today: Date): DemoSt
   ];
 }
 
-export function welcomeText(editorUrl: string, sandboxUrl: string): string {
+/** The text npm start prints; the chat page, when it runs, comes first: it is where a newcomer starts. */
+export function welcomeText(editorUrl: string, sandboxUrl: string, chatPageUrl?: string): string {
   const rule = '─'.repeat(60);
   const steps = demoSteps(editorUrl, sandboxUrl).flatMap((step) => [
     ` ${step.title}`,
@@ -131,5 +132,6 @@ export function welcomeText(editorUrl: string, sandboxUrl: string): string {
     ...(step.links ?? []).map((link) => `   ${link}`),
     '',
   ]);
-  return ['', rule, ` Node-RED editor:  ${editorUrl}`, ` Sandbox:          ${sandboxUrl} (stand-ins for WeChat, WeCom, C4C and SAP Mobile Services)`, '', ...steps, rule, ''].join('\n');
+  const chat = chatPageUrl ? [` Chat page:        ${chatPageUrl}   (open it in a browser: every scenario, as a phone user sees it)`] : [];
+  return ['', rule, ...chat, ` Node-RED editor:  ${editorUrl}`, ` Sandbox:          ${sandboxUrl} (stand-ins for WeChat, WeCom, C4C and SAP Mobile Services)`, '', ...steps, rule, ''].join('\n');
 }
