@@ -34,7 +34,7 @@ function useConversation(user: string): ChatEntry[] {
 }
 
 function clock(at: number): string {
-  return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 }
 
 /** "approve 7" (or "同意 7") as the card asks the approver to answer; null when it asks nothing. */
@@ -47,9 +47,9 @@ function approvalCommand(entry: ChatEntry): { command: string; id: string } | nu
 function Sent(props: { entry: ChatEntry; t: Texts }) {
   const { entry, t } = props;
   if (entry.msgtype === 'image') return <div class="image" role="img" aria-label={t.image} />;
-  if (entry.msgtype === 'location') return <div class="location">📍 {entry.text}</div>;
+  if (entry.msgtype === 'location') return <div class="location">{entry.text}</div>;
   if (entry.msgtype !== 'event') return <div class="text">{entry.text}</div>;
-  const event = entry.text === 'subscribe' ? t.follow : entry.text === 'unsubscribe' ? t.unfollow : `☰ ${t.menu}: ${entry.text}`;
+  const event = entry.text === 'subscribe' ? t.follow : entry.text === 'unsubscribe' ? t.unfollow : `${t.menu}: ${entry.text}`;
   return <div class="event">{event}</div>;
 }
 
@@ -80,10 +80,10 @@ function Bubble(props: { entry: ChatEntry; t: Texts; onApprove?: (command: strin
       <div class={`bubble ${entry.card ? 'with-card' : ''}`}>
         <div class="meta">
           <span>{t.channels[entry.channel]}</span>
-          {entry.late ? <span class="late">{t.late}</span> : null}
           <span class="time">{clock(entry.at)}</span>
         </div>
         {mine ? <Sent entry={entry} t={t} /> : body}
+        {entry.late ? <div class="late">{t.late}</div> : null}
         {approval && props.onApprove ? (
           <button class="approve" onClick={() => props.onApprove?.(approval.command)}>
             {t.approve(approval.id)}
@@ -96,15 +96,17 @@ function Bubble(props: { entry: ChatEntry; t: Texts; onApprove?: (command: strin
 
 function Conversation(props: { user: string; t: Texts; empty?: string; onApprove?: (command: string) => void; testId: string }) {
   const entries = useConversation(props.user);
-  const end = useRef<HTMLDivElement>(null);
-  useEffect(() => end.current?.scrollIntoView({ block: 'end' }), [entries.length]);
+  const box = useRef<HTMLDivElement>(null);
+  // The newest at the bottom, in view; only this box scrolls, not the page around it.
+  useEffect(() => {
+    if (box.current) box.current.scrollTop = box.current.scrollHeight;
+  }, [entries.length]);
   return (
-    <div class="conversation" data-testid={props.testId}>
+    <div class="conversation" data-testid={props.testId} ref={box}>
       {entries.length === 0 ? <div class="empty">{props.empty ?? props.t.empty}</div> : null}
       {entries.map((entry) => (
         <Bubble key={entry.id} entry={entry} t={props.t} onApprove={props.onApprove} />
       ))}
-      <div ref={end} />
     </div>
   );
 }
@@ -127,23 +129,23 @@ function Composer(props: { t: Texts; account: AccountSetup; send: (message: Page
     <div class="composer" data-testid={props.testId}>
       <div class="actions">
         <button type="button" onClick={() => go({ kind: 'image' })}>
-          🖼 {t.image}
+          {t.image}
         </button>
         <button type="button" onClick={() => go({ kind: 'location' })}>
-          📍 {t.location}
+          {t.location}
         </button>
         {account.menu.map((key) => (
           <button type="button" onClick={() => go({ kind: 'menu', key })}>
-            ☰ {t.menu}
+            {t.menu}
           </button>
         ))}
         {account.follow ? (
           <>
             <button type="button" data-action="follow" onClick={() => go({ kind: 'follow' })}>
-              ＋ {t.follow}
+              {t.follow}
             </button>
             <button type="button" data-action="unfollow" onClick={() => go({ kind: 'unfollow' })}>
-              − {t.unfollow}
+              {t.unfollow}
             </button>
           </>
         ) : null}
@@ -237,6 +239,7 @@ function C4CPanel(props: { t: Texts; version: number; onError: (message: string)
       {!list || list.rows.length === 0 ? (
         <div class="empty">{t.noCustomers}</div>
       ) : (
+        <div class="table">
         <table>
           <thead>
             <tr>
@@ -261,6 +264,7 @@ function C4CPanel(props: { t: Texts; version: number; onError: (message: string)
             ))}
           </tbody>
         </table>
+        </div>
       )}
       {editing ? (
         <form class="edit" onSubmit={apply}>
@@ -297,8 +301,13 @@ function TimeOffPanel(props: { setup: Setup; t: Texts; onError: (message: string
 function DcnPanel(props: { setup: Setup; t: Texts; onError: (message: string) => void }) {
   const { setup, t } = props;
   const [template, setTemplate] = useState(setup.templates[0]);
-  const [result, setResult] = useState<DcnResult | null>(null);
-  const run = (action: 'post' | 'delete') => void api<DcnResult>('/api/dcn', { action, template }).then(setResult, (err: Error) => props.onError(err.message));
+  const [results, setResults] = useState<DcnResult[]>([]);
+  // The newest answer first; the earlier ones stay below it.
+  const run = (action: 'post' | 'delete') =>
+    void api<DcnResult>('/api/dcn', { action, template }).then(
+      (result) => setResults((old) => [result, ...old].slice(0, 5)),
+      (err: Error) => props.onError(err.message),
+    );
   return (
     <div class="panel" data-testid="dcn-panel">
       <div class="panel-actions">
@@ -317,14 +326,14 @@ function DcnPanel(props: { setup: Setup; t: Texts; onError: (message: string) =>
           {t.retract}
         </button>
       </div>
-      {result ? (
+      {results.map((result) => (
         <div class="result" data-testid="dcn-result" data-status={result.status}>
           <div>
             {result.what} → <b>{result.status}</b> {result.meaning}
           </div>
           <pre>{typeof result.body === 'string' ? result.body : JSON.stringify(result.body, null, 2)}</pre>
         </div>
-      ) : null}
+      ))}
       <h3>{t.reached(setup.dcnReceiver)}</h3>
       <Conversation user={setup.dcnReceiver} t={t} empty="—" testId="dcn-conversation" />
     </div>
