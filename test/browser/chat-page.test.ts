@@ -99,7 +99,6 @@ describe('the sandbox chat page in Chromium', function () {
     await arrived(phone(), 'customer-service', 'Your account details were updated.');
     assert.match(await panel.locator('tbody tr', { hasText: DEMO_FOLLOWER_OPENID }).locator('[data-column="Name"]').innerText(), /^Anna/);
     await saveScreenshot(page, 'chat-3-customer-changed-notifies-wechat');
-    if (process.env.WXBRIDGE_DOC_SCREENSHOTS === '1') await page.screenshot({ path: join(DOCS, 'chat-en.png') });
   });
 
   it('4 · TimeOff through Mobile Services: the requester chats, the approver approves on the text card, the requester hears', async () => {
@@ -123,6 +122,7 @@ describe('the sandbox chat page in Chromium', function () {
     await arrived(approver, 'reply', `You approved request ${number}`);
     await arrived(phone(), 'micro-app-push', `Leave request ${number} approved`);
     await saveScreenshot(page, 'chat-4-timeoff');
+    if (process.env.WXBRIDGE_DOC_SCREENSHOTS === '1') await page.screenshot({ path: join(DOCS, 'chat-en.png') });
   });
 
   it('5 · WF-DCN: the trip request reaches both of SUPAdmin\'s devices, the result JSON is shown, the retraction reaches both', async () => {
