@@ -86,6 +86,8 @@ export class ChatPage {
   private constructor(
     private readonly options: ChatPageOptions,
     private readonly server: Server,
+    /** Where a browser opens the page. */
+    readonly url: string,
   ) {
     this.conversations = new Conversations(options.sandbox);
     this.pageDir = options.pageDir ?? join(__dirname, 'page');
@@ -95,18 +97,16 @@ export class ChatPage {
   /** Starts the page's server; `url` is where a browser opens it. */
   static async start(options: ChatPageOptions): Promise<ChatPage> {
     const server = createServer();
-    const page = new ChatPage(options, server);
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => void page.route(req, res));
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, host, () => resolve());
     });
-    page.url = connectUrl(host, (server.address() as AddressInfo).port);
+    // Nobody knows the address before this returns, so no request comes before the page answers them.
+    const page = new ChatPage(options, server, connectUrl(host, (server.address() as AddressInfo).port));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => void page.route(req, res));
     return page;
   }
-
-  url = '';
 
   async close(): Promise<void> {
     this.conversations.close();

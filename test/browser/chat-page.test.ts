@@ -148,6 +148,22 @@ describe('the sandbox chat page in Chromium', function () {
     await saveScreenshot(page, 'chat-5-wf-dcn-fan-out');
   });
 
+  it('fits a phone\'s screen: nothing wider than it, the composer in reach', async () => {
+    const small = await openWatchedPage(browser, { locale: 'en-US', width: 390, height: 844 });
+    try {
+      await small.page.goto(chatPage.url);
+      await small.page.getByTestId('composer').waitFor();
+      const widest = await small.page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(widest <= 390, `the page is ${widest} px wide on a 390 px screen`);
+      const composer = await small.page.getByTestId('composer').boundingBox();
+      assert.ok(composer && composer.y + composer.height <= 844, `the composer ends at ${composer?.y ?? '?'} + ${composer?.height ?? '?'} px, below the first screen`);
+      await saveScreenshot(small.page, 'chat-phone-screen');
+      assert.deepEqual(small.pageErrors, []);
+    } finally {
+      await small.context.close();
+    }
+  });
+
   it('speaks Chinese to a Chinese browser, with the conversations so far', async () => {
     const zh = await openWatchedPage(browser, { locale: 'zh-CN', width: 1240, height: 900 });
     try {
