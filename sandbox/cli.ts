@@ -21,6 +21,7 @@ import { summariseBody } from './body-summary';
 import { DEMO_DCN, DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from './demo-accounts';
 import { DEFAULT_NODE_RED_URL, DEFAULT_SANDBOX_URL, sandboxArgument } from './demo-addresses';
 import {
+  DCN_STATUS,
   DCN_TEMPLATES,
   DEMO_DCN_LOGIN,
   DcnAnswer,
@@ -30,16 +31,16 @@ import {
   TRIP_SUBJECT,
   WfDcnRequestJson,
   adminBaseFor,
+  dcnRequest,
   defaultDcnUrl,
   postDcn,
-  retractionRequest,
-  templateId,
   templateTrips,
-  tripRequest,
 } from './dcn-requests';
+import { Customer, CUSTOMER_COLUMNS, cellText, findCustomer } from './c4c-customers';
 import { DeliveryText, messageText, pushText } from './delivery-text';
+import { demoWebhookUrl, followWebhookUrl } from './demo-webhooks';
+import { replySummary } from './reply-text';
 import type { MicroAppExchange, PushDelivery, SandboxDeliveries } from './mobile-services/index';
-import { microAppCallbackUrl } from './mobile-services/index';
 import { RecordedMessage, isObject } from './platform-api';
 import {
   DEMO_ACCOUNTS,
@@ -52,7 +53,6 @@ import {
   OfficialMessageType,
   OfficialMode,
   PreparedDelivery,
-  ReplyOutcome,
   WECOM_EVENTS,
   WECOM_MESSAGE_TYPES,
   WeChatClientSimulator,
@@ -65,9 +65,9 @@ type Print = (line: string) => void;
 
 /** Where each account's callbacks go by default: Node-RED for the two, the Mobile Services stand-in for the Micro App. */
 const DEFAULT_URLS: Record<DemoAccount, (sandbox: string) => string> = {
-  official: () => `${DEFAULT_NODE_RED_URL}/wechat/official`,
-  wecom: () => `${DEFAULT_NODE_RED_URL}/wechat/wecom`,
-  microapp: (sandbox) => microAppCallbackUrl(sandbox),
+  official: (sandbox) => demoWebhookUrl('official', DEFAULT_NODE_RED_URL, sandbox),
+  wecom: (sandbox) => demoWebhookUrl('wecom', DEFAULT_NODE_RED_URL, sandbox),
+  microapp: (sandbox) => demoWebhookUrl('microapp', DEFAULT_NODE_RED_URL, sandbox),
 };
 
 const DEFAULT_POLL_MS = 1000;
@@ -141,7 +141,7 @@ Examples:
   npm run sandbox -- verify --account wecom
   npm run sandbox -- chat
   npm run sandbox -- pushes --user ${DEMO_MICRO_APP.approver}
-  npm run sandbox -- send --url ${DEFAULT_NODE_RED_URL}/wechat/follow --event subscribe --from ${DEMO_FOLLOWER_OPENID}
+  npm run sandbox -- send --url ${followWebhookUrl()} --event subscribe --from ${DEMO_FOLLOWER_OPENID}
   npm run sandbox -- change ${DEMO_FOLLOWER_OPENID} --set FirstName=Anna
   npm run sandbox -- dcn post
   npm run sandbox -- dcn delete`;
@@ -518,16 +518,6 @@ function arrivalLine(source: string, { msgtype, text }: DeliveryText): string {
   return `⇐ ${source} ${msgtype}: ${text || '—'}`;
 }
 
-type Customer = Record<string, unknown>;
-
-const CUSTOMER_COLUMNS: Array<[string, (c: Customer) => unknown]> = [
-  ['ObjectID', (c) => c.ObjectID],
-  ['CustomerID', (c) => c.CustomerID],
-  ['Name', (c) => [c.FirstName, c.LastName].filter(Boolean).join(' ')],
-  ['WechatID', (c) => c.WechatID],
-  ['WechatStatus', (c) => c.WechatStatus],
-];
-
 function sandboxBase(values: Values): string {
   return values.sandbox === undefined ? DEFAULT_SANDBOX_URL : httpUrl(values.sandbox, '--sandbox', DEFAULT_SANDBOX_URL);
 }
@@ -602,7 +592,7 @@ async function changeCustomer(values: Values, ref: string | undefined, print: Pr
   }
   if (Object.keys(changes).length === 0) throw new UsageError('change needs at least one --set Field=Value');
   const base = sandboxBase(values);
-  const customer = (await customersAt(base)).find((c) => [c.ObjectID, c.CustomerID, c.WechatID].includes(ref));
+  const customer = findCustomer(await customersAt(base), ref);
   if (!customer) throw new CommandFailure(`the sandbox at ${base} has no customer with the ObjectID, CustomerID or WechatID "${ref}" (the customers command lists them)`);
   await sandboxCall(base, `/c4c/_sandbox/customers/${encodeURIComponent(String(customer.ObjectID))}`, {
     method: 'POST',
@@ -614,16 +604,6 @@ async function changeCustomer(values: Values, ref: string | undefined, print: Pr
 }
 
 // ── WF-DCN ─────────────────────────────────────────────────────────────────────────
-
-/** What each status of the WF-DCN servlet means to the back end (the SMP contract). */
-const DCN_STATUS: Record<number, string> = {
-  200: 'processed: the result records',
-  400: 'refused: a parameter or field of the request',
-  401: 'refused: the sender\'s credentials',
-  403: 'refused: the sender may not address that security configuration',
-  413: 'refused: the request is too large',
-  500: 'processing failed, nothing was committed: the log records',
-};
 
 async function dcn(values: Values, action: string | undefined, print: Print): Promise<number> {
   if (action === 'post') return dcnPost(values, print);
@@ -656,15 +636,13 @@ function dcnUrl(values: Values): string {
 }
 
 async function dcnPost(values: Values, print: Print): Promise<number> {
-  const template = dcnTemplate(values);
-  const request = tripRequest(template, { ...(values.id ? { id: values.id } : {}), to: dcnReceivers(values) });
-  const rows = request.data?.[0]?.messages.length ?? 0;
-  return sendDcn(values, request, `:upsert ${request.id} to ${String(request.to)}, template ${template}: ${rows} Trip rows`, print);
+  const { request, what } = dcnRequest('post', dcnTemplate(values), { ...(values.id ? { id: values.id } : {}), to: dcnReceivers(values) });
+  return sendDcn(values, request, what, print);
 }
 
 async function dcnDelete(values: Values, print: Print): Promise<number> {
-  const request = retractionRequest(values.id ?? templateId(dcnTemplate(values)), dcnReceivers(values));
-  return sendDcn(values, request, `:delete ${request.id} to ${String(request.to)}`, print);
+  const { request, what } = dcnRequest('delete', dcnTemplate(values), { ...(values.id ? { id: values.id } : {}), to: dcnReceivers(values) });
+  return sendDcn(values, request, what, print);
 }
 
 async function sendDcn(values: Values, request: WfDcnRequestJson, what: string, print: Print): Promise<number> {
@@ -754,11 +732,6 @@ function reasonOf(err: unknown): string {
   return ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
 }
 
-/** A table cell: the value as text, a dash when there is none. */
-function cellText(value: unknown): string {
-  return value === undefined || value === null || value === '' ? '—' : String(value);
-}
-
 /** Rows under a header, each column as wide as its widest cell. */
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -792,28 +765,11 @@ function printRequest(delivery: PreparedDelivery, print: Print): void {
 
 function printResult(result: DeliveryResult, attempt: number, print: Print): void {
   const prefix = attempt ? `← [attempt ${attempt}] ` : '← ';
-  print(`${prefix}${result.status || '—'} ${summarize(result.reply)}`);
+  print(`${prefix}${result.status || '—'} ${replySummary(result.reply)}`);
   const reply = result.reply;
   if (reply.kind !== 'reply') return;
   print(indent(reply.text ?? JSON.stringify(reply.fields, null, 2)));
   for (const warning of reply.warnings) print(`  warning: ${warning}`);
-}
-
-function summarize(reply: ReplyOutcome): string {
-  switch (reply.kind) {
-    case 'reply':
-      return `${reply.msgType} reply${reply.encrypted ? ' (encrypted, signature and receiver id verified)' : ''}:`;
-    case 'no-reply':
-      return `no passive reply (${reply.marker === '' ? 'empty body' : '"success"'})`;
-    case 'rejected':
-      return `refused by the endpoint: ${reply.reason}`;
-    case 'invalid':
-      return `answer WeChat would not accept: ${reply.reason}`;
-    case 'timeout':
-      return 'no answer before the deadline (WeChat would retry)';
-    case 'network-error':
-      return `could not reach the webhook: ${reply.reason}`;
-  }
 }
 
 function indent(text: string): string {

@@ -102,6 +102,38 @@ export function retractionRequest(id: string, to: string | string[] = DEMO_DCN.r
   return { op: ':delete', id, to };
 }
 
+export type DcnAction = 'post' | 'delete';
+
+export interface DcnRequestOptions {
+  /** The WF-DCN id; the template's by default. */
+  id?: string;
+  to?: string | string[];
+}
+
+/**
+ * What a back end posts for `action`: the template's :upsert, or the :delete that withdraws
+ * it (the same id); with `what`, the request in a few words.
+ */
+export function dcnRequest(action: DcnAction, template: DcnTemplate, options: DcnRequestOptions = {}): { request: WfDcnRequestJson; what: string } {
+  if (action === 'delete') {
+    const request = retractionRequest(options.id ?? templateId(template), options.to);
+    return { request, what: `:delete ${request.id} to ${String(request.to)}` };
+  }
+  const request = tripRequest(template, options);
+  const rows = request.data?.[0]?.messages.length ?? 0;
+  return { request, what: `:upsert ${request.id} to ${String(request.to)}, template ${template}: ${rows} Trip rows` };
+}
+
+/** What each status of the WF-DCN servlet means to the back end (the SMP contract). */
+export const DCN_STATUS: Record<number, string> = {
+  200: 'processed: the result records',
+  400: 'refused: a parameter or field of the request',
+  401: "refused: the sender's credentials",
+  403: 'refused: the sender may not address that security configuration',
+  413: 'refused: the request is too large',
+  500: 'processing failed, nothing was committed: the log records',
+};
+
 /** Where the demo's hub takes WF-DCN requests: the Basic servlet, cmd=wf, the receivers' security configuration. */
 export function defaultDcnUrl(nodeRedUrl: string = DEFAULT_NODE_RED_URL, security: string = DEMO_DCN.security): string {
   const query = new URLSearchParams({ cmd: 'wf', security, domain: 'default' });

@@ -18,6 +18,27 @@ export function pushText(body: JsonObject): DeliveryText {
   return { msgtype: 'notification', text: oneLine(textOf(notification.alert)) };
 }
 
+/** A text card as a phone shows it: the title, the description's parts (one per <div>), the link and its button. */
+export interface TextCard {
+  title: string;
+  lines: string[];
+  url: string;
+  button: string;
+}
+
+/** The text card a push or an API message carries (a push's is in notification.wechat); null for any other message. */
+export function textCardOf(body: JsonObject): TextCard | null {
+  const notification = isObject(body.notification) ? body.notification : undefined;
+  const message = notification && isObject(notification.wechat) ? notification.wechat : body;
+  if (message.msgtype !== 'textcard' || !isObject(message.textcard)) return null;
+  const card = message.textcard;
+  const lines = textOf(card.description)
+    .split(/<\/div>|<br\s*\/?>/i)
+    .map((part) => oneLine(withoutTags(part)))
+    .filter(Boolean);
+  return { title: textOf(card.title), lines, url: textOf(card.url), button: textOf(card.btntxt) };
+}
+
 /** A message/send, message/custom/send or message/template/send body. */
 export function messageText(body: JsonObject): DeliveryText {
   if (typeof body.template_id === 'string') return { msgtype: 'template', text: oneLine(templateValues(body.data)) };

@@ -6,6 +6,8 @@
 export const DEMO_HOST = '127.0.0.1';
 export const DEMO_PORT = 1880;
 export const DEMO_SANDBOX_PORT = 1890;
+/** The sandbox chat page's own port. */
+export const DEMO_CHAT_PORT = 1891;
 
 const WILDCARD_LOOPBACK: Record<string, string> = { '': '127.0.0.1', '0.0.0.0': '127.0.0.1', '::': '::1' };
 

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson, sendText } from '../lib/http/body';
+import { RecordFeed } from './record-feed';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -209,6 +210,8 @@ export function isObject(value: unknown): value is JsonObject {
 export abstract class PlatformApiStandIn {
   /** Messages delivered, in order. */
   readonly messages: RecordedMessage[] = [];
+  /** Each message as it is recorded in `messages`. */
+  readonly delivered = new RecordFeed<RecordedMessage>();
   readonly media: UploadedMedia[] = [];
   protected readonly faults = new FaultInjector();
   protected readonly tokens: TokenBook;
@@ -266,6 +269,12 @@ export abstract class PlatformApiStandIn {
       .map((message, i) => ({ seq: i + 1, ...message }))
       .filter((m) => m.seq > Number(since) && (user === undefined || recipientsOf(m.body).some((r) => r === user || r === '@all')));
     sendJson(res, 200, { last: this.messages.length, messages });
+  }
+
+  /** Records a delivered message and tells the feed's listeners. */
+  protected record(message: RecordedMessage): void {
+    this.messages.push(message);
+    this.delivered.publish(message);
   }
 
   /** The answer for a path no API lives at. */

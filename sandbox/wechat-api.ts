@@ -125,7 +125,7 @@ export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
     if (!CUSTOM_TYPES.includes(msgtype) || !isObject(body[msgtype])) return sendJson(res, 200, { errcode: 47001, errmsg: 'data format error' });
     // Since October 2018 customer-service news carries a single article.
     if (msgtype === 'news' && articleCount(body.news) > 1) return sendJson(res, 200, { errcode: 45008, errmsg: 'article size out of limit' });
-    this.messages.push({ api, account: appId, body, at: this.now() });
+    this.record({ api, account: appId, body, at: this.now() });
     sendJson(res, 200, { errcode: 0, errmsg: 'ok' });
   }
 
@@ -133,7 +133,7 @@ export class WeChatApiStandIn extends PlatformApiStandIn implements StandIn {
     if (typeof body.touser !== 'string' || !body.touser) return sendJson(res, 200, { errcode: 40003, errmsg: 'invalid openid' });
     if (typeof body.template_id !== 'string' || !body.template_id) return sendJson(res, 200, { errcode: 40037, errmsg: 'invalid template_id' });
     if (!isObject(body.data)) return sendJson(res, 200, { errcode: 47001, errmsg: 'data format error' });
-    this.messages.push({ api, account: appId, body, at: this.now() });
+    this.record({ api, account: appId, body, at: this.now() });
     sendJson(res, 200, { errcode: 0, errmsg: 'ok', msgid: this.nextMsgId++ });
   }
 

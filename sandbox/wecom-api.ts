@@ -108,7 +108,7 @@ export class WeComApiStandIn extends PlatformApiStandIn implements StandIn {
     if (this.isDuplicate(app, body)) {
       this.duplicatesSuppressed++;
     } else {
-      this.messages.push({ api, account: `${app.corpId}/${app.agentId}`, body, at: this.now() });
+      this.record({ api, account: `${app.corpId}/${app.agentId}`, body, at: this.now() });
     }
     const answer: JsonObject = {
       errcode: 0,

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Build: compile TypeScript to CommonJS in dist/, then copy each node's editor files
-// (.html, locales/, icons/) beside its compiled .js, where Node-RED looks for them.
+// (.html, locales/, icons/) beside its compiled .js, where Node-RED looks for them, and
+// bundle the sandbox chat page (Preact, by esbuild) into dist/sandbox/chat/page/.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+const tsc = require.resolve('typescript/bin/tsc');
+execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+buildChatPage();
 
 // Node-RED looks for icons beside each node's .js, so the package's icons go into every node folder.
 const iconsDir = path.join(root, 'icons');
@@ -40,4 +43,25 @@ function mergeSharedCatalogue(type, to) {
     catalogue[type].lib = JSON.parse(fs.readFileSync(path.join(sharedDir, lang, 'lib.json'), 'utf8'));
     fs.writeFileSync(file, JSON.stringify(catalogue, null, 2) + '\n');
   }
+}
+
+// The chat page runs in the browser: type-checked against the DOM on its own, bundled
+// into one script with Preact in it (nothing is loaded from elsewhere), served by the sandbox.
+function buildChatPage() {
+  const source = path.join(root, 'sandbox', 'chat', 'page');
+  const out = path.join(root, 'dist', 'sandbox', 'chat', 'page');
+  execFileSync(process.execPath, [tsc, '-p', path.join(source, 'tsconfig.json')], { stdio: 'inherit' });
+  require('esbuild').buildSync({
+    entryPoints: [path.join(source, 'app.tsx')],
+    outfile: path.join(out, 'app.js'),
+    bundle: true,
+    minify: true,
+    sourcemap: true,
+    format: 'iife',
+    target: ['es2020'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    logLevel: 'warning',
+  });
+  for (const file of ['index.html', 'app.css']) fs.copyFileSync(path.join(source, file), path.join(out, file));
 }

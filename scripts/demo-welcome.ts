@@ -1,5 +1,5 @@
 /**
- * What npm start prints once its flows run: the editor, the sandbox, and the sandbox CLI
+ * What npm start prints once its flows run: the chat page, the editor, the sandbox, and the sandbox CLI
  * commands that try each scenario. Every command carries the addresses of this run (and
  * --sandbox when the sandbox is not where the CLI looks by default), quoted where a shell
  * would change them, so it works pasted into another terminal exactly as printed,
@@ -8,6 +8,7 @@
 import { DEMO_DCN, DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from '../sandbox/demo-accounts';
 import { DEFAULT_NODE_RED_URL, sandboxArgs, shellWord } from '../sandbox/demo-addresses';
 import { TRIP_SUBJECT, defaultDcnUrl } from '../sandbox/dcn-requests';
+import { demoWebhookUrl, followWebhookUrl } from '../sandbox/demo-webhooks';
 
 export interface DemoCommand {
   /** The arguments after `npm run sandbox --`. */
@@ -40,15 +41,15 @@ export function demoSteps(editorUrl: string, sandboxUrl: string, today: Date = n
   const sandbox = sandboxArgs(sandboxUrl);
   const send = (...args: string[]) => ['send', ...args];
   // One follower throughout, so following again and the change reach the customer the first follow created.
-  const follow = (event: 'subscribe' | 'unsubscribe') => ({ args: send('--url', `${editorUrl}/wechat/follow`, '--event', event, '--from', DEMO_FOLLOWER_OPENID) });
+  const follow = (event: 'subscribe' | 'unsubscribe') => ({ args: send('--url', followWebhookUrl(editorUrl), '--event', event, '--from', DEMO_FOLLOWER_OPENID) });
   return [
     {
       title: 'Try the Q&A bot, as a WeChat user would (in another terminal):',
       commands: [
-        { args: send('--account', 'official', '--url', `${editorUrl}/wechat/official`, '--text', 'hours') },
-        { args: send('--account', 'wecom', '--url', `${editorUrl}/wechat/wecom`, '--text', '地址') },
-        { args: send('--account', 'official', '--url', `${editorUrl}/wechat/official`, '--event', 'subscribe') },
-        { args: send('--account', 'official', '--url', `${editorUrl}/wechat/official`, '--text', 'report'), note: 'late: sent as a message' },
+        { args: send('--account', 'official', '--url', demoWebhookUrl('official', editorUrl), '--text', 'hours') },
+        { args: send('--account', 'wecom', '--url', demoWebhookUrl('wecom', editorUrl), '--text', '地址') },
+        { args: send('--account', 'official', '--url', demoWebhookUrl('official', editorUrl), '--event', 'subscribe') },
+        { args: send('--account', 'official', '--url', demoWebhookUrl('official', editorUrl), '--text', 'report'), note: 'late: sent as a message' },
       ],
     },
     {
@@ -122,7 +123,8 @@ function timeOffSteps(editorUrl: string, sandbox: string[], today: Date): DemoSt
   ];
 }
 
-export function welcomeText(editorUrl: string, sandboxUrl: string): string {
+/** The text npm start prints; the chat page, when it runs, comes first: it is where a newcomer starts. */
+export function welcomeText(editorUrl: string, sandboxUrl: string, chatPageUrl?: string): string {
   const rule = '─'.repeat(60);
   const steps = demoSteps(editorUrl, sandboxUrl).flatMap((step) => [
     ` ${step.title}`,
@@ -130,5 +132,6 @@ export function welcomeText(editorUrl: string, sandboxUrl: string): string {
     ...(step.links ?? []).map((link) => `   ${link}`),
     '',
   ]);
-  return ['', rule, ` Node-RED editor:  ${editorUrl}`, ` Sandbox:          ${sandboxUrl} (stand-ins for WeChat, WeCom, C4C and SAP Mobile Services)`, '', ...steps, rule, ''].join('\n');
+  const chat = chatPageUrl ? [` Chat page:        ${chatPageUrl}   (open it in a browser: every scenario, as a phone user sees it)`] : [];
+  return ['', rule, ...chat, ` Node-RED editor:  ${editorUrl}`, ` Sandbox:          ${sandboxUrl} (stand-ins for WeChat, WeCom, C4C and SAP Mobile Services)`, '', ...steps, rule, ''].join('\n');
 }

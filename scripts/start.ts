@@ -10,8 +10,10 @@ import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, startSandbox } from '../sandbox/index';
-import { DEMO_C4C, DEMO_MICRO_APP, demoEnvironment } from '../sandbox/demo-accounts';
-import { connectUrl, DEMO_HOST, DEMO_PORT, DEMO_SANDBOX_PORT } from '../sandbox/demo-addresses';
+import { demoEnvironment } from '../sandbox/demo-accounts';
+import { connectToNodeRed } from '../sandbox/demo-wiring';
+import { ChatPage } from '../sandbox/chat/server';
+import { connectUrl, DEMO_CHAT_PORT, DEMO_HOST, DEMO_PORT, DEMO_SANDBOX_PORT } from '../sandbox/demo-addresses';
 import { WeChatClientSimulator } from '../sandbox/wechat-client';
 import { pushText } from '../sandbox/delivery-text';
 import { welcomeText } from './demo-welcome';
@@ -21,6 +23,7 @@ const userDir = join(root, '.demo');
 const host = process.env.HOST ?? DEMO_HOST;
 const port = Number(process.env.PORT ?? DEMO_PORT);
 const sandboxPort = Number(process.env.SANDBOX_PORT ?? DEMO_SANDBOX_PORT);
+const chatPort = Number(process.env.SANDBOX_CHAT_PORT ?? DEMO_CHAT_PORT);
 
 const FIRST_FLOW = 'qa-bot.json';
 /** A callback URL of the shipped flows: once it passes WeChat's URL verification, the flows run. */
@@ -41,22 +44,18 @@ async function main(): Promise<void> {
   const env = { ...process.env, ...demoEnvironment(sandbox.baseUrl) };
   const child = spawnNodeRed({ redJs: require.resolve('node-red/red.js'), userDir, settingsFile, env, stdio: 'inherit' });
   const editor = connectUrl(host, port);
-  // C4C's event notifications go to the customer-changed flow's route, as a tenant's consumer would be set up.
-  sandbox.c4c.setConsumer({ url: `${editor}/c4c/notify`, user: DEMO_C4C.notifyUser, password: DEMO_C4C.notifyPassword });
-  // Mobile Services forwards the Micro App's messages to the TimeOff flow's handler, as the destination "chat" would.
-  sandbox.mobileServices.setMessageHandler({
-    url: editor + DEMO_MICRO_APP.handlerPath,
-    auth: { kind: 'basic', user: DEMO_MICRO_APP.forwardUser, password: DEMO_MICRO_APP.forwardPassword },
-  });
+  const chatPage = await startChatPage(sandbox, editor);
+  connectToNodeRed(sandbox, editor);
   // The commands are printed once they work: when the flows answer.
   flowsRunning(editor + FLOWS_RUNNING_PROBE, child, 120_000).then(
-    () => console.log(welcomeText(editor, sandbox.baseUrl)),
+    () => console.log(welcomeText(editor, sandbox.baseUrl, chatPage?.url)),
     (err: Error) => console.error(`Node-RED did not start its flows: ${err.message}`),
   );
   showDeliveredMessages(sandbox);
 
   const stop = async () => {
     child.kill('SIGINT');
+    await chatPage?.close();
     await sandbox.close();
   };
   process.on('SIGINT', () => void stop());
@@ -64,6 +63,17 @@ async function main(): Promise<void> {
   child.on('exit', (code) => {
     void sandbox.close().then(() => process.exit(code ?? 0));
   });
+}
+
+/** The chat page on its port; without it (the port is taken) the demo still runs, from the terminal. */
+async function startChatPage(sandbox: Sandbox, editor: string): Promise<ChatPage | null> {
+  try {
+    return await ChatPage.start({ sandbox, nodeRedUrl: editor, port: chatPort, host });
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `port ${chatPort} is in use; choose another: SANDBOX_CHAT_PORT=1892 npm start` : (err as Error).message;
+    console.error(`The chat page did not start (${reason})`);
+    return null;
+  }
 }
 
 /** Resolves once `callbackUrl` passes URL verification as WeChat performs it; rejects when Node-RED exits or after `timeoutMs`. */

@@ -18,6 +18,7 @@ import { basicCredentials } from '../../lib/http/basic-auth';
 import { readBody, sendJson } from '../../lib/http/body';
 import { DEMO_MICRO_APP, DEMO_MOBILE_SERVICES } from '../demo-accounts';
 import { Fault, FaultInjector, JsonObject, TokenBook, isObject } from '../platform-api';
+import { RecordFeed } from '../record-feed';
 import type { StandIn } from '../server';
 import { DEFAULT_HANDLER_DEADLINE_MS, MessageHandler, MicroAppConfig, MicroAppExchange, MicroAppForwarder, defaultMessageHandler } from './forwarder';
 import { MicroAppUsersPlacement, PushApi, PushDelivery, Registration, demoRegistrations, errorStatus } from './push';
@@ -110,6 +111,11 @@ export class MobileServicesStandIn implements StandIn {
   /** Pushes accepted, in order. */
   get deliveries(): PushDelivery[] {
     return this.pushApi.deliveries;
+  }
+
+  /** Each accepted push as it is recorded. */
+  get pushed(): RecordFeed<PushDelivery> {
+    return this.pushApi.pushed;
   }
 
   /** Micro App messages forwarded to the message handler, in order. */

@@ -14,6 +14,7 @@ import type { ServerResponse } from 'node:http';
 import { sendJson } from '../../lib/http/body';
 import { DEMO_DCN } from '../demo-accounts';
 import { JsonObject, isObject } from '../platform-api';
+import { RecordFeed } from '../record-feed';
 
 export interface Registration {
   user: string;
@@ -82,6 +83,8 @@ export interface PushApiOptions {
 
 export class PushApi {
   readonly deliveries: PushDelivery[] = [];
+  /** Each push as it is recorded in `deliveries`. */
+  readonly pushed = new RecordFeed<PushDelivery>();
   private nextNotification = 1;
 
   constructor(private readonly options: PushApiOptions) {}
@@ -155,7 +158,9 @@ export class PushApi {
 
   private record(target: string, path: string, caller: Caller, body: JsonObject, reached: Registration[]): void {
     const seq = this.options.nextSeq();
-    this.deliveries.push({ seq, target, path, ...caller, body, delivered: reached.map((r) => r.user), at: this.options.now() });
+    const delivery: PushDelivery = { seq, target, path, ...caller, body, delivered: reached.map((r) => r.user), at: this.options.now() };
+    this.deliveries.push(delivery);
+    this.pushed.publish(delivery);
   }
 }
 

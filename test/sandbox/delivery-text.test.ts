@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { messageText, pushText } from '../../sandbox/delivery-text';
+import { messageText, pushText, textCardOf } from '../../sandbox/delivery-text';
 
 describe('sandbox: what reached a person, in a few words', () => {
   it('says what a Micro App push carries, per msgtype, and a generic push by its alert', () => {
@@ -24,5 +24,14 @@ describe('sandbox: what reached a person, in a few words', () => {
       text: 'Approve?',
     });
     assert.deepEqual(messageText({ touser: 'o1', template_id: 'T1', data: { first: { value: 'Hello' }, keyword1: { value: 'Order 42' } } }), { msgtype: 'template', text: 'Hello / Order 42' });
+  });
+
+  it('lays out a text card as a phone does: the title, one line per <div>, the link and its button; nothing for other messages', () => {
+    const textcard = { title: 'Leave request 3', description: '<div class="gray">2024-05-06 to 2024-05-08</div><div class="normal">Family &amp; friends</div><div class="highlight">Reply "approve 3"</div>', url: 'https://x/3', btntxt: 'Details' };
+    const expected = { title: 'Leave request 3', lines: ['2024-05-06 to 2024-05-08', 'Family & friends', 'Reply "approve 3"'], url: 'https://x/3', button: 'Details' };
+    assert.deepEqual(textCardOf({ users: ['P000002'], notification: { wechat: { msgtype: 'textcard', textcard } } }), expected);
+    assert.deepEqual(textCardOf({ touser: 'u', msgtype: 'textcard', textcard }), expected);
+    assert.equal(textCardOf({ touser: 'u', msgtype: 'text', text: { content: 'hi' } }), null);
+    assert.equal(textCardOf({ notification: { alert: 'New leave request' } }), null);
   });
 });

@@ -1,64 +1,22 @@
 import { strict as assert } from 'node:assert';
-import registerNotificationIn from '../../nodes/c4c-notification-in/c4c-notification-in';
-import registerOdata from '../../nodes/c4c-odata/c4c-odata';
-import registerSystem from '../../nodes/c4c-system/c4c-system';
-import registerAccount from '../../nodes/wechat-account/wechat-account';
-import registerIn from '../../nodes/wechat-in/wechat-in';
-import registerReply from '../../nodes/wechat-reply/wechat-reply';
-import registerSend from '../../nodes/wechat-send/wechat-send';
-import registerApp from '../../nodes/mobile-services-app/mobile-services-app';
-import registerPush from '../../nodes/mobile-services-push/mobile-services-push';
-import registerRecords from '../../nodes/wechat-sap-records/wechat-sap-records';
-import registerDcnAck from '../../nodes/wf-dcn-ack/wf-dcn-ack';
-import registerDcnDeliver from '../../nodes/wf-dcn-deliver/wf-dcn-deliver';
-import registerDcnHub from '../../nodes/wf-dcn-hub/wf-dcn-hub';
-import registerDcnIn from '../../nodes/wf-dcn-in/wf-dcn-in';
-import registerDcnRegistry from '../../nodes/wf-dcn-registry/wf-dcn-registry';
-import registerDcnResponse from '../../nodes/wf-dcn-response/wf-dcn-response';
 import { PassThrough } from 'node:stream';
-import { basicHeader } from '../../lib/http/basic-auth';
 import { commandLine, DemoCommand, demoSteps, nextWorkingWeek, welcomeText } from '../../scripts/demo-welcome';
 import { main } from '../../sandbox/cli';
-import { DEMO_C4C, DEMO_DCN, DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from '../../sandbox/demo-accounts';
+import { DEMO_DCN, DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from '../../sandbox/demo-accounts';
 import { DEFAULT_SANDBOX_URL } from '../../sandbox/demo-addresses';
 import type { Sandbox } from '../../sandbox/index';
-import { logs, runShippedFlow, waitFor } from '../support/flow-watch';
+import { devicesRegistered, runDemo } from '../support/demo-run';
+import { logs, waitFor } from '../support/flow-watch';
 
 describe('npm start: the commands it prints (scripts/demo-welcome.ts)', () => {
   // Every shipped flow, as npm start runs them, with the sandbox on a port of its own (not the default one).
-  const run = runShippedFlow(
-    ['qa-bot.json', 'customer-changed-notifies-wechat.json', 'follow-creates-customer.json', 'timeoff.json', 'wf-dcn-fan-out.json'],
-    [
-      registerAccount,
-      registerIn,
-      registerReply,
-      registerSend,
-      registerNotificationIn,
-      registerSystem,
-      registerOdata,
-      registerApp,
-      registerPush,
-      registerRecords,
-      registerDcnHub,
-      registerDcnIn,
-      registerDcnResponse,
-      registerDcnDeliver,
-      registerDcnAck,
-      registerDcnRegistry,
-    ],
-  );
+  const run = runDemo();
   const { harness } = run;
   let sandbox: Sandbox;
   let steps: ReturnType<typeof demoSteps>;
 
   before(() => {
     sandbox = run.sandbox;
-    sandbox.c4c.setConsumer({ url: `${harness.baseUrl}/c4c/notify`, user: DEMO_C4C.notifyUser, password: DEMO_C4C.notifyPassword });
-    // As npm start does: Mobile Services forwards the Micro App's messages to this run's TimeOff handler.
-    sandbox.mobileServices.setMessageHandler({
-      url: harness.baseUrl + DEMO_MICRO_APP.handlerPath,
-      auth: { kind: 'basic', user: DEMO_MICRO_APP.forwardUser, password: DEMO_MICRO_APP.forwardPassword },
-    });
     steps = demoSteps(harness.baseUrl, sandbox.baseUrl);
   });
 
@@ -196,15 +154,3 @@ describe('npm start: the commands it prints (scripts/demo-welcome.ts)', () => {
     assert.deepEqual([toReceiver().length, pushed().length], [wecomSent, pushesSent]);
   });
 });
-
-/** Resolves once the fan-out flow's injects registered SUPAdmin's two devices (its admin route lists them). */
-async function devicesRegistered(baseUrl: string): Promise<void> {
-  const url = `${baseUrl}/dcn/admin/registry/${DEMO_DCN.security}/${DEMO_DCN.receiver}`;
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const res = await fetch(url, { headers: { authorization: basicHeader(DEMO_DCN.sender, DEMO_DCN.password) } });
-    if (res.ok && ((await res.json()) as unknown[]).length === 2) return;
-    if (Date.now() > until) throw new Error(`SUPAdmin's two devices were not registered (${url} answered ${res.status})`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
