@@ -468,7 +468,7 @@ async function runDcn(): Promise<string> {
       reds.push(red);
       await registerOverHttp(red.base, DEVICES);
       targets.push(httpTarget(`a-${kind}`, `(a) Node-RED wf-dcn-in + wf-dcn-hub, ${kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}`, red.base + SERVLET + QUERY, new RequestBodies(`A${kind}-`, ROWS, DEVICES)));
-      const bareConfig: StoreConfig = kind === 'sqlite' ? { kind: 'sqlite', path: join(benchDir, 'dcn-bare', 'dcn.sqlite') } : { kind: 'postgres', connectionString: PG_URL, schema: bareSchema };
+      const bareConfig: StoreConfig = kind === 'sqlite' ? { kind: 'sqlite', path: join(benchDir, 'dcn-bare', 'dcn.sqlite'), synchronous: 'full' } : { kind: 'postgres', connectionString: PG_URL, schema: bareSchema };
       if (kind === 'sqlite') rmSync(join(benchDir, 'dcn-bare'), { recursive: true, force: true });
       const bare = await openBareHub(bareConfig);
       bares.push(bare);

@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { MigrationStep, SqlDatabase, SqlExecutor, SqlValue, applySteps, qualifyTables } from './sql';
-import { QueueItem, SqliteStoreConfig, Store, StoreError, StoreOptions, checkSchemaVersion } from './types';
+import { QueueItem, SqliteStoreConfig, SqliteSynchronous, Store, StoreError, StoreOptions, checkSchemaVersion, checkSynchronous } from './types';
 
 type Database = BetterSqlite3.Database;
 
@@ -79,6 +79,7 @@ export class SqliteStore implements Store {
   readonly description: string;
   private readonly now: () => number;
   private readonly lockWaitMs: number;
+  private readonly synchronous: SqliteSynchronous;
   /** Set by the first operation; every operation awaits it. */
   private opening: Promise<OpenFile> | null = null;
   private lastSweep = 0;
@@ -91,6 +92,7 @@ export class SqliteStore implements Store {
     options: StoreOptions = {},
   ) {
     this.description = `SQLite ${config.path}`;
+    this.synchronous = checkSynchronous(config.synchronous);
     this.now = options.now ?? Date.now;
     this.lockWaitMs = options.lockWaitMs ?? 30_000;
   }
@@ -262,7 +264,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Opens the file, switches it to WAL (readers then never wait for the writer) and brings
+   * Opens the file, switches it to WAL (readers then never wait for the writer), sets when
+   * a commit reaches the disk (per connection: every handle sets its own) and brings
    * the schema up to date. Handles opening a new file at once race for both steps; the
    * loser finds the file locked and simply waits its turn.
    */
@@ -272,6 +275,7 @@ export class SqliteStore implements Store {
     const wait = new LockWait(this.lockWaitMs, this.description);
     try {
       if (this.config.path !== ':memory:') await this.whileLocked(() => db.pragma('journal_mode = WAL'), wait);
+      db.pragma(`synchronous = ${this.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       await this.whileLocked(() => migrate(db), wait);
       return { db, statements: prepareStatements(db), prepared: new Map() };
     } catch (err) {

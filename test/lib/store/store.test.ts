@@ -226,6 +226,24 @@ describe('lib/store', () => {
       await Promise.all([a.close(), b.close()]);
     });
 
+    it('runs the file in WAL with synchronous FULL unless the configuration asks for NORMAL, and refuses other levels', async () => {
+      const levels: number[] = [];
+      for (const synchronous of [undefined, 'normal', 'full'] as const) {
+        const store = createStore({ kind: 'sqlite', path: join(tempDir(), `sync-${synchronous}.sqlite`), synchronous });
+        const [journal] = await store.database().all<{ journal_mode: string }>('PRAGMA journal_mode');
+        assert.equal(journal.journal_mode, 'wal');
+        const [row] = await store.database().all<{ synchronous: number }>('PRAGMA synchronous');
+        levels.push(row.synchronous);
+        await store.close();
+      }
+      // SQLite's numbers: 1 NORMAL, 2 FULL.
+      assert.deepEqual(levels, [2, 1, 2]);
+      assert.throws(
+        () => createStore({ kind: 'sqlite', path: join(tempDir(), 'off.sqlite'), synchronous: 'off' as 'full' }),
+        (err: unknown) => err instanceof StoreError && err.code === 'store_synchronous' && /one of full, normal \(got off\)/.test(err.message),
+      );
+    });
+
     it('puts the embedded default in the userDir', () => {
       assert.deepEqual(embeddedStoreConfig('/data/nr'), { kind: 'sqlite', path: '/data/nr/wechat-sap.sqlite' });
     });
