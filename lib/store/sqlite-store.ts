@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { MigrationStep, SqlDatabase, SqlExecutor, SqlValue, applySteps, qualifyTables } from './sql';
+import { MigrationStep, SqlDatabase, SqlExecutor, SqlTransaction, SqlValue, applySteps, qualifyTables, withSavepoints } from './sql';
 import { QueueItem, SqliteStoreConfig, SqliteSynchronous, Store, StoreError, StoreOptions, checkSchemaVersion, checkSynchronous } from './types';
 
 type Database = BetterSqlite3.Database;
@@ -180,7 +180,14 @@ export class SqliteStore implements Store {
       dialect: 'sqlite',
       run: (sql, params = []) => this.outside((file) => prepared(file, sql).run(...params).changes),
       all: <Row extends object>(sql: string, params: SqlValue[] = []) => this.outside((file) => prepared(file, sql).all(...params) as Row[]),
-      transaction: (work) => this.transaction((file) => work(insideTransaction(file))),
+      transaction: <T>(work: (tx: SqlTransaction) => Promise<T>) =>
+        this.transaction(async (file) => {
+          const parts = withSavepoints(insideTransaction(file), async (sql) => file.db.exec(sql));
+          const result = await work(parts.tx);
+          const broken = parts.broken();
+          if (broken) throw broken;
+          return result;
+        }),
       migrate: (module: string, steps: MigrationStep[]) =>
         this.transaction((file) => applySteps(insideTransaction(file), 'wxbridge_meta', module, steps, (name) => `wxbridge_${name}`)),
     };

@@ -172,6 +172,26 @@ function contract(name: string, open: (now: () => number) => Store): void {
       assert.equal(await store.get('during'), 'the transaction');
     });
 
+    it('undoes exactly a failing savepoint of a transaction, keeps the parts around it and commits them together', async () => {
+      const db = store.database();
+      const keys = () => db.all<{ key: string }>("SELECT key FROM {kv} WHERE key LIKE 'sp-%' ORDER BY key");
+      const outcome = await db.transaction(async (tx) => {
+        await tx.run("INSERT INTO {kv} (key, value) VALUES ('sp-a', '1')");
+        await tx.savepoint(() => tx.run("INSERT INTO {kv} (key, value) VALUES ('sp-b', '1')"));
+        const failed = await tx
+          .savepoint(async () => {
+            await tx.run("INSERT INTO {kv} (key, value) VALUES ('sp-c', '1')");
+            // A duplicate key: the statement fails (and on PostgreSQL the transaction with it, until the savepoint is undone).
+            await tx.run("INSERT INTO {kv} (key, value) VALUES ('sp-a', '2')");
+          })
+          .then(() => 'kept', (err: Error) => err.message);
+        await tx.run("INSERT INTO {kv} (key, value) VALUES ('sp-d', '1')");
+        return failed;
+      });
+      assert.notEqual(outcome, 'kept');
+      assert.deepEqual((await keys()).map((r) => r.key), ['sp-a', 'sp-b', 'sp-d']);
+    });
+
     it('runs lock holders of one name one at a time and releases after a failure', async () => {
       const { work, maxInside } = lockedWork(5);
       await Promise.all(Array.from({ length: 5 }, () => store.withLock('L', work)));
