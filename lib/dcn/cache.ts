@@ -16,7 +16,7 @@
 import type { MigrationStep, SqlDatabase, SqlExecutor } from '../store/sql';
 import { checkName, empty, expected, isPlainObject, typeName } from './checks';
 import { withoutVersion } from './request';
-import { ModuleTables } from './tables';
+import { ModuleTables } from '../store/module-tables';
 import { CachedRow, DcnError, DcnMessage, MboDefinition } from './types';
 
 const MODULE = 'dcn_cache';

@@ -41,5 +41,7 @@ export function closeThen(store: Store | null, done: (err?: Error) => void): voi
   if (!store) return done();
   store.close().then(() => done(), done);
 }
+export { DrainLoop, DrainLoopOptions } from './drain-loop';
+export { ModuleTables } from './module-tables';
 export { QueueWorker, QueueWorkerOptions } from './queue-worker';
 export * from './records';
