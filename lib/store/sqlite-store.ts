@@ -67,6 +67,17 @@ interface Statements {
   sweepQueue: BetterSqlite3.Statement<[number]>;
 }
 
+/** A transaction waiting for its group: its work and how to settle it once the group committed. */
+interface GroupMember {
+  work: (file: OpenFile) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The most transactions one commit serves: bounds how long the first of a group waits for it. */
+const MAX_GROUP = 64;
+const MEMBER_SAVEPOINT = 'wxbridge_transaction';
+
 /** The file once opened and migrated: the connection, the core statements and those of database(). */
 interface OpenFile {
   db: Database;
@@ -86,6 +97,9 @@ export class SqliteStore implements Store {
   /** Transactions run one at a time; other operations wait while any is queued (see transaction()). */
   private transactions: Promise<unknown> = Promise.resolve();
   private queuedTransactions = 0;
+  /** Transactions not yet begun, and whether a group is being committed (see transaction()). */
+  private readonly waiting: GroupMember[] = [];
+  private committing = false;
 
   constructor(
     private readonly config: SqliteStoreConfig,
@@ -206,25 +220,70 @@ export class SqliteStore implements Store {
    * anything else reaching the handle between the awaits of `work` would land inside it.
    * IMMEDIATE takes the write lock up front, so handles and processes sharing the file
    * wait for each other here (asynchronously), and no statement inside finds it busy.
+   *
+   * Group commit: the transactions queued while one commits run next as one group, one
+   * after the other inside ONE database transaction, each under a savepoint of its own.
+   * Each is still all or nothing: one whose work rejects is rolled back to its savepoint
+   * (the others keep theirs), and none resolves before the group's commit, which a
+   * failing commit rejects for all. A commit with synchronous=FULL waits for the disk,
+   * and holds the thread while it does, so under load one flush serves many.
    */
   private transaction<T>(work: (file: OpenFile) => Promise<T>): Promise<T> {
     this.queuedTransactions++;
-    const run = async (): Promise<T> => {
-      const file = await this.opened();
-      await this.whileLocked(() => file.db.exec('BEGIN IMMEDIATE'));
-      try {
-        const result = await work(file);
-        // In WAL mode a commit never waits; should the file not be in WAL, it waits for readers.
-        await this.whileLocked(() => file.db.exec('COMMIT'));
-        return result;
-      } catch (err) {
-        if (file.db.inTransaction) file.db.exec('ROLLBACK');
-        throw err;
-      }
-    };
-    const result = this.transactions.then(run, run).finally(() => this.queuedTransactions--);
-    this.transactions = result.catch(() => undefined);
+    const result = new Promise<T>((resolve, reject) => {
+      this.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject });
+    }).finally(() => this.queuedTransactions--);
+    if (!this.committing) this.transactions = this.commitWaiting();
     return result;
+  }
+
+  /** Commits the waiting transactions, a group at a time, until none waits. */
+  private async commitWaiting(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.waiting.length > 0) await this.commitGroup(this.waiting.splice(0, MAX_GROUP));
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  /** One database transaction for the group; settles every member, never rejects. */
+  private async commitGroup(group: GroupMember[]): Promise<void> {
+    let file: OpenFile;
+    try {
+      file = await this.opened();
+      await this.whileLocked(() => file.db.exec('BEGIN IMMEDIATE'));
+    } catch (err) {
+      for (const member of group) member.reject(err);
+      return;
+    }
+    const done: Array<{ member: GroupMember; value: unknown }> = [];
+    for (const [i, member] of group.entries()) {
+      try {
+        file.db.exec(`SAVEPOINT ${MEMBER_SAVEPOINT}`);
+        const value = await member.work(file);
+        file.db.exec(`RELEASE ${MEMBER_SAVEPOINT}`);
+        done.push({ member, value });
+      } catch (err) {
+        if (!file.db.inTransaction) {
+          // SQLite rolled the whole transaction back (a full disk, an I/O error): the group's earlier work went with it.
+          for (const other of [...done.map((d) => d.member), ...group.slice(i)]) other.reject(err);
+          return;
+        }
+        file.db.exec(`ROLLBACK TO ${MEMBER_SAVEPOINT}`);
+        file.db.exec(`RELEASE ${MEMBER_SAVEPOINT}`);
+        member.reject(err);
+      }
+    }
+    try {
+      // In WAL mode a commit never waits; should the file not be in WAL, it waits for readers.
+      await this.whileLocked(() => file.db.exec('COMMIT'));
+    } catch (err) {
+      if (file.db.inTransaction) file.db.exec('ROLLBACK');
+      for (const { member } of done) member.reject(err);
+      return;
+    }
+    for (const { member, value } of done) member.resolve(value);
   }
 
   /**

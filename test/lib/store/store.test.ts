@@ -264,6 +264,32 @@ describe('lib/store', () => {
       );
     });
 
+    it('commits transactions queued together as a group, each still all or nothing, none resolved before the commit', async () => {
+      const path = join(tempDir(), 'group.sqlite');
+      const store = createStore({ kind: 'sqlite', path });
+      const db = store.database();
+      await db.run('SELECT 1');
+      const reader = new Database(path, { readonly: true });
+      const visible = () => (reader.prepare("SELECT key FROM wxbridge_kv WHERE key LIKE 'g-%' ORDER BY key").all() as Array<{ key: string }>).map((r) => r.key);
+      const seenAtResolve: string[][] = [];
+      const insert = (key: string, fail = false) =>
+        db.transaction(async (tx) => {
+          await tx.run('INSERT INTO {kv} (key, value) VALUES (?, ?)', [`g-${key}-1`, 'v']);
+          await tx.run('INSERT INTO {kv} (key, value) VALUES (?, ?)', [`g-${key}-2`, 'v']);
+          if (fail) throw new Error(`transaction ${key} gave up`);
+        }).then(() => void seenAtResolve.push(visible()));
+      // The first begins at once; the next four wait for it and then go together.
+      const outcomes = await Promise.allSettled([insert('a'), insert('b'), insert('c', true), insert('d'), insert('e')]);
+      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      assert.match(String((outcomes[2] as PromiseRejectedResult).reason), /transaction c gave up/);
+      const all = ['g-a-1', 'g-a-2', 'g-b-1', 'g-b-2', 'g-d-1', 'g-d-2', 'g-e-1', 'g-e-2'];
+      assert.deepEqual(visible(), all, 'c left nothing, the others everything');
+      assert.ok(seenAtResolve.every((keys, i) => keys.length >= 2 * (i + 1)), 'each resolved once its own rows were visible to another connection');
+      assert.deepEqual(seenAtResolve.at(-1), all);
+      reader.close();
+      await store.close();
+    });
+
     it('puts the embedded default in the userDir', () => {
       assert.deepEqual(embeddedStoreConfig('/data/nr'), { kind: 'sqlite', path: '/data/nr/wechat-sap.sqlite' });
     });
