@@ -237,11 +237,18 @@ export class SqliteStore implements Store {
     return result;
   }
 
-  /** Commits the waiting transactions, a group at a time, until none waits. */
+  /**
+   * Commits the waiting transactions, a group at a time, until none waits. Before each
+   * group the event loop turns once: a commit holds the thread, so requests that arrived
+   * meanwhile are still unread in their sockets, and this lets them join the group.
+   */
   private async commitWaiting(): Promise<void> {
     this.committing = true;
     try {
-      while (this.waiting.length > 0) await this.commitGroup(this.waiting.splice(0, MAX_GROUP));
+      while (this.waiting.length > 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        await this.commitGroup(this.waiting.splice(0, MAX_GROUP));
+      }
     } finally {
       this.committing = false;
     }
