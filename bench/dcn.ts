@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { DcnHttpCall, DcnHub, DcnSender, SqlOutbox } from '../lib/dcn';
 import { basicHeader } from '../lib/http/basic-auth';
-import { Store, StoreConfig, createStore } from '../lib/store';
+import { SqliteSynchronous, Store, StoreConfig, createStore } from '../lib/store';
 import { DEMO_DCN } from '../sandbox/demo-accounts';
 import { TRIP_MBO, tripRow } from '../sandbox/dcn-requests';
 import { FlowNode, packageRoot, prepareUserDir, spawnNodeRed, stopChild, waitForHttp } from '../scripts/node-red-userdir';
@@ -60,6 +60,10 @@ const benchDir = join(packageRoot, '.bench');
 /** A comma-separated subset of the targets (b, a-sqlite, c-sqlite, a-postgres, c-postgres), and whether the grid and the profile run: for looking at one figure. */
 const ONLY_TARGETS = (process.env.BENCH_TARGETS ?? '').split(',').filter(Boolean);
 const MAIN_ONLY = process.env.BENCH_DCN_MAIN_ONLY === '1';
+/** SQLite's durability for (a) and (c): FULL (the store's default, and what the issue asks for) unless set to normal, for comparing. */
+const SYNCHRONOUS: SqliteSynchronous = process.env.BENCH_DCN_SYNCHRONOUS === 'normal' ? 'normal' : 'full';
+/** Only the CPU profile of (a) on SQLite: for looking at what bounds it. */
+const PROFILE_ONLY = process.env.BENCH_DCN_PROFILE_ONLY === '1';
 
 type StoreKind = 'sqlite' | 'postgres';
 
@@ -133,7 +137,7 @@ function hubFlows(store: StoreKind, schema: string): { flows: FlowNode[]; creden
       id: 'bench.hub',
       type: 'wf-dcn-hub',
       name: 'bench hub',
-      store: store === 'postgres' ? 'bench.store' : '',
+      store: 'bench.store',
       mbos: JSON.stringify([TRIP_MBO]),
       visibilityTimeout: 30,
       maxAttempts: 5,
@@ -144,7 +148,10 @@ function hubFlows(store: StoreKind, schema: string): { flows: FlowNode[]; creden
     { id: 'bench.in', type: 'wf-dcn-in', z: 'bench.tab', hub: 'bench.hub', url: SERVLET, paramUrl: '', operationTimeout: 10, x: 150, y: 100, wires: [[], [], []] },
   ];
   const credentials: Record<string, Record<string, string>> = { 'bench.hub': { senders: JSON.stringify([SENDER]) } };
-  if (store === 'postgres') {
+  if (store === 'sqlite') {
+    // The file in the userDir, as the embedded store's, with the durability setting named.
+    flows.push({ id: 'bench.store', type: 'wechat-sap-store', name: 'bench SQLite', kind: 'sqlite', path: 'dcn.sqlite', synchronous: SYNCHRONOUS, host: '', port: '', database: '', user: '', ssl: false, schema: '', tablePrefix: '' });
+  } else {
     flows.push({ id: 'bench.store', type: 'wechat-sap-store', name: 'bench PostgreSQL', kind: 'postgres', schema, host: '', port: '', database: '', user: '', ssl: false, path: '', tablePrefix: '' });
     credentials['bench.store'] = { connectionString: PG_URL };
   }
@@ -449,6 +456,7 @@ async function profile(): Promise<string> {
 }
 
 async function runDcn(): Promise<string> {
+  if (PROFILE_ONLY) return `CPU profile of (a) on SQLite: ${await profile()}`;
   const loadBefore = loadavg()[0].toFixed(2);
   const withPg = await pgReachable();
   const kinds: StoreKind[] = withPg ? ['sqlite', 'postgres'] : ['sqlite'];
@@ -468,7 +476,7 @@ async function runDcn(): Promise<string> {
       reds.push(red);
       await registerOverHttp(red.base, DEVICES);
       targets.push(httpTarget(`a-${kind}`, `(a) Node-RED wf-dcn-in + wf-dcn-hub, ${kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}`, red.base + SERVLET + QUERY, new RequestBodies(`A${kind}-`, ROWS, DEVICES)));
-      const bareConfig: StoreConfig = kind === 'sqlite' ? { kind: 'sqlite', path: join(benchDir, 'dcn-bare', 'dcn.sqlite') } : { kind: 'postgres', connectionString: PG_URL, schema: bareSchema };
+      const bareConfig: StoreConfig = kind === 'sqlite' ? { kind: 'sqlite', path: join(benchDir, 'dcn-bare', 'dcn.sqlite'), synchronous: SYNCHRONOUS } : { kind: 'postgres', connectionString: PG_URL, schema: bareSchema };
       if (kind === 'sqlite') rmSync(join(benchDir, 'dcn-bare'), { recursive: true, force: true });
       const bare = await openBareHub(bareConfig);
       bares.push(bare);
@@ -492,7 +500,7 @@ async function runDcn(): Promise<string> {
     `WF-DCN :upsert requests, ${ROWS} data rows (one DCN request) and ${DEVICES} devices of one receiver each, ${CONNECTIONS} in flight;`,
     `${WARMUP_SECONDS} s warm-up per target, then ${ROUNDS} rounds of ${MEASURE_SECONDS} s in rotating order, medians. Node ${process.version}, ${cpus().length} CPUs,`,
     `load average before the run ${loadBefore}. The devices are WeCom devices no wf-dcn-deliver leases: messages are committed, not sent.`,
-    `SQLite: the store's own settings (${settings}); PostgreSQL: ${withPg ? 'the local server, default settings (synchronous_commit on)' : 'not reachable, left out'}.`,
+    `SQLite: a wechat-sap-store with synchronous=${SYNCHRONOUS}; (c) read back ${settings}. PostgreSQL: ${withPg ? 'the local server, default settings (synchronous_commit on)' : 'not reachable, left out'}.`,
     '',
     figuresTable(rows),
     '',

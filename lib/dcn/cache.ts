@@ -11,12 +11,12 @@
  * - :upsert merges: attributes it names replace the stored ones, others stay;
  * - :delete needs only the key attributes and ignores any others.
  *
- * One table, module `dcn_cache`; writes join the caller's transaction (applyInTx).
+ * One table, module `dcn_cache`; writes join the caller's transaction (applyInTx, writeInTx).
  */
 import type { MigrationStep, SqlDatabase, SqlExecutor } from '../store/sql';
 import { checkName, empty, expected, isPlainObject, typeName } from './checks';
 import { withoutVersion } from './request';
-import { ModuleTables } from './tables';
+import { ModuleTables } from '../store/module-tables';
 import { CachedRow, DcnError, DcnMessage, MboDefinition } from './types';
 
 const MODULE = 'dcn_cache';
@@ -120,7 +120,11 @@ export class DataCache {
 
   /** Applies a :upsert or :delete inside the caller's transaction. */
   async applyInTx(tx: SqlExecutor, pkg: string, message: DcnMessage): Promise<void> {
-    const change = this.check(pkg, message);
+    await this.writeInTx(tx, this.check(pkg, message));
+  }
+
+  /** Writes a change `check` made of a message, inside the caller's transaction. */
+  async writeInTx(tx: SqlExecutor, change: CacheChange): Promise<void> {
     await this.migrate();
     const where = [change.definition.package, change.definition.name, change.key];
     if (change.op === ':delete') {

@@ -7,6 +7,7 @@
  * is dead, and goes once to the dead-letter side of every deliverer that wants its channel.
  */
 import { randomUUID } from 'node:crypto';
+import { DrainLoop } from '../store/drain-loop';
 import type { DeviceChannel, Outbox, OutboxMessage, OutboxStats } from './types';
 
 /** Where delivered and dead messages go: in Node-RED, one wf-dcn-deliver node. */
@@ -62,37 +63,31 @@ interface HandedOut {
 
 export class DeliveryWorker {
   readonly owner: string;
-  private readonly pollMs: number;
   private readonly batch: number;
   private readonly visibilitySeconds: number;
   private readonly maxAttempts: number;
   private readonly retryDelaySeconds: (attempt: number) => number;
   private readonly onError: (err: Error) => void;
   private readonly now: () => number;
-  private readonly poller: NodeJS.Timeout;
+  private readonly loop: DrainLoop;
   private deliverers: Deliverer[] = [];
   /** Which of a channel's deliverers gets the next message: they take turns. */
   private readonly turns = new Map<DeviceChannel, number>();
   private readonly handedOut = new Map<string, HandedOut>();
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
 
   constructor(
     private readonly outbox: Outbox,
     options: DeliveryWorkerOptions = {},
   ) {
     this.owner = options.owner ?? randomUUID();
-    this.pollMs = positive('pollMs', options.pollMs ?? DEFAULT_POLL_MS);
     this.batch = whole('batch', options.batch ?? DEFAULT_BATCH);
     this.visibilitySeconds = positive('visibilitySeconds', options.visibilitySeconds ?? DEFAULT_VISIBILITY_SECONDS);
     this.maxAttempts = whole('maxAttempts', options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     this.retryDelaySeconds = options.retryDelaySeconds ?? ((attempt) => defaultRetryDelaySeconds(attempt));
     this.onError = options.onError ?? (() => undefined);
     this.now = options.now ?? Date.now;
-    // The first look is a poll away, not at once: a flow that is starting may not be wired up yet.
-    // Not unref'd: the worker runs until stop(), which its owner calls on close.
-    this.poller = setInterval(() => this.kick(), this.pollMs);
+    // Keeps the process alive: the worker runs until stop(), which its owner calls on close.
+    this.loop = new DrainLoop(() => this.drain(), { pollMs: positive('pollMs', options.pollMs ?? DEFAULT_POLL_MS), keepsProcessAlive: true });
   }
 
   /** Adds where messages of its channels go; returns the function that removes it again. */
@@ -126,31 +121,17 @@ export class DeliveryWorker {
 
   /** Looks for work now: call after committing messages. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = null;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    this.loop.kick();
   }
 
   /** Looks for work now and resolves once that round, and any round it asked for, is over. */
-  async flush(): Promise<void> {
-    this.kick();
-    while (this.running) await this.running;
+  flush(): Promise<void> {
+    return this.loop.flush();
   }
 
   /** Stops polling and waits for the round in hand; what is leased and unanswered goes out again after its timeout. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.poller);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   stats(): Promise<OutboxStats> {
@@ -159,7 +140,7 @@ export class DeliveryWorker {
 
   /** Leases and hands out until a round finds less than a batch of either kind. */
   private async drain(): Promise<void> {
-    while (!this.stopped) {
+    while (!this.loop.stopped) {
       this.forgetEndedLeases();
       const channels = this.wantedChannels();
       if (channels.length === 0) return;

@@ -22,6 +22,7 @@
  *   inbox entry is simply removed. A second retraction of the same id changes nothing.
  * - Messages to 'inbox' devices are stored as delivered when they are created.
  */
+import { ModuleTables } from '../store/module-tables';
 import type { SqlDatabase, SqlExecutor, SqlValue } from '../store/sql';
 import type { Device, DeviceChannel, Outbox, OutboxKind, OutboxMessage, OutboxState, OutboxStats, RetractionOutcome, WfDcnRequest } from './types';
 
@@ -127,13 +128,14 @@ export interface SqlOutboxOptions {
 
 export class SqlOutbox implements Outbox {
   private readonly now: () => number;
-  private ready: Promise<void> | null = null;
+  private readonly tables: ModuleTables;
 
   constructor(
     private readonly db: SqlDatabase,
     options: SqlOutboxOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.tables = new ModuleTables(db, MODULE, STEPS);
   }
 
   /**
@@ -142,12 +144,7 @@ export class SqlOutbox implements Outbox {
    * The other methods wait for it themselves.
    */
   migrate(): Promise<void> {
-    this.ready ??= this.db.migrate(MODULE, STEPS).catch((err: Error) => {
-      // Tried again by the next call: the database may be back by then.
-      this.ready = null;
-      throw err;
-    });
-    return this.ready;
+    return this.tables.migrated();
   }
 
   /**

@@ -4,14 +4,14 @@
  *
  * 1. the pre-process filter, when `dcn_filter` names one (a hook the flow supplies);
  * 2. the request text parsed into a WfDcnRequest (cmd=wf) or a DcnRequest (cmd=dcn);
- * 3. each DCN request applied to the data cache in a transaction of its own: the
- *    first failing message rolls back the request's earlier messages and skips the
- *    rest; for cmd=wf a failed DCN request also skips the DCN requests after it, and
- *    those before it stay committed (SMP commits step 4 per DCN request);
- * 4. cmd=wf only, when step 3 had no failure: in ONE transaction, the receivers'
- *    devices looked up (`to` + `security`) and one message per device created in the
- *    outbox (:upsert), or the earlier :upsert's messages withdrawn (:delete). Any
- *    failure there creates nothing, and does not undo step 3;
+ * 3. each DCN request applied to the data cache all or nothing: the first failing
+ *    message rolls back the request's earlier messages and skips the rest; for cmd=wf
+ *    a failed DCN request also skips the DCN requests after it, and those before it
+ *    stay committed (SMP commits step 4 per DCN request);
+ * 4. cmd=wf only, when step 3 had no failure: all or nothing, the receivers' devices
+ *    looked up (`to` + `security`) and one message per device created in the outbox
+ *    (:upsert), or the earlier :upsert's messages withdrawn (:delete). Any failure
+ *    there creates nothing, and does not undo step 3;
  * 5. the post-process filter, which may replace the result's body and set headers
  *    (only of a 200: a 500 carries the log records as SMP's did).
  *
@@ -19,6 +19,12 @@
  * missing the call fails with 500 "not available" before anything is done. A receiver
  * with no registered device is named in the result and the others still get their
  * messages; when no receiver has one, the call succeeds saying so [U].
+ *
+ * How it commits: a cmd=wf without named operations is ONE transaction, each DCN
+ * request of step 3 and step 4 a savepoint in it, so a failing part is undone alone
+ * (exactly the rule above) and the request costs one commit, not one per part. With
+ * named operations (and for cmd=dcn) each DCN request is a transaction of its own
+ * (see below), and step 4 one more.
  *
  * The response is built only after the data and the messages are committed, so a 200
  * means both are durable. Failures in 3 or 4 answer 500 with JSON log records; cmd=dcn
@@ -36,8 +42,8 @@
  * operation did itself cannot be rolled back; the result says when it ran before a
  * failure.
  */
-import type { SqlDatabase, SqlExecutor } from '../store/sql';
-import { DataCache } from './cache';
+import type { SqlDatabase, SqlExecutor, SqlTransaction } from '../store/sql';
+import { CacheChange, DataCache } from './cache';
 import { DeviceRegistry } from './registry';
 import { parseDcnRequest, parseWfRequest } from './request';
 import { DcnCall, DcnCommand, DcnError, DcnMessage, DcnRequest, DcnResponse, DcnResultRecord, Device, Outbox, WfDcnRequest } from './types';
@@ -92,6 +98,19 @@ export interface ProcessorParts {
   registry: DeviceRegistry;
   outbox: Outbox;
   now: () => number;
+}
+
+/** The checked cache writes of one DCN request, with each message's place in it. */
+type Writes = Array<{ index: number; message: DcnMessage; change: CacheChange }>;
+
+/** Runs a DCN request's writes all or nothing: a transaction of its own, or a savepoint of the caller's. */
+type AllOrNothing = (work: (tx: SqlExecutor) => Promise<void>) => Promise<void>;
+
+/** What step 3 and step 4 of a cmd=wf came to: step 4's record or why it failed, absent when step 3 failed. */
+interface WorkflowSteps {
+  outcomes: RequestOutcome[];
+  failed?: RequestOutcome;
+  messages?: DcnResultRecord | Error;
 }
 
 /** How one DCN request went: fine, failed at a message, or skipped after an earlier request failed. */
@@ -154,9 +173,48 @@ export class DcnProcessor {
     return this.succeeded(call, records, hooks, log);
   }
 
-  /** cmd=wf: the data, then (only when it all succeeded) the messages in one transaction. */
+  /** cmd=wf: the data, then (only when it all succeeded) the messages, all or nothing. */
   private async workflow(call: DcnCall, request: WfDcnRequest, hooks: DcnHooks, log: CallLog): Promise<DcnResponse> {
     log.wf = request;
+    const steps = hasNamedOperations(request) ? await this.stepByStep(call, request, hooks) : await this.inOneCommit(call, request);
+    const { outcomes, failed } = steps;
+    const dataRecords = outcomes.map((o) => requestRecord(o, failed));
+    const dataEntries = () => outcomes.map((o, i) => ({ ...log.entry('data', dataRecords[i].statusMessage, o.request.pkg), recordID: dataRecords[i].recordID, success: dataRecords[i].success }));
+    if (failed) {
+      const skipped = `no messages were created because DCN request ${failed.request.id} failed`;
+      return log.failure([...dataEntries(), { ...log.entry(request.op, skipped), recordID: request.id, success: false }]);
+    }
+    // Step 4 ran whenever step 3 did not fail.
+    const messages = steps.messages!;
+    if (messages instanceof Error) {
+      const kept = request.data.length ? '; the data of the DCN requests stays committed' : '';
+      const error = `no messages were created: ${messages.message}${kept}`;
+      return log.failure([...dataEntries(), { ...log.entry(request.op, error), recordID: request.id, success: false }]);
+    }
+    return this.succeeded(call, [...dataRecords, messages], hooks, log);
+  }
+
+  /**
+   * Steps 3 and 4 in one transaction, each DCN request and the messages under a savepoint
+   * of their own: a failing part is undone alone, the parts before it are committed.
+   */
+  private inOneCommit(call: DcnCall, request: WfDcnRequest): Promise<WorkflowSteps> {
+    return this.parts.db.transaction(async (tx) => {
+      const steps = await this.dataSteps(request, (dcnRequest) => this.applyChecked(dcnRequest, this.checked(dcnRequest), inSavepoint(tx)));
+      if (steps.failed) return steps;
+      return { ...steps, messages: await tx.savepoint(() => this.messagesInTx(tx, call, request)).catch((err: Error) => err) };
+    });
+  }
+
+  /** Steps 3 and 4 with named operations: the flow works between them, so no transaction spans them. */
+  private async stepByStep(call: DcnCall, request: WfDcnRequest, hooks: DcnHooks): Promise<WorkflowSteps> {
+    const steps = await this.dataSteps(request, (dcnRequest) => this.apply('wf', dcnRequest, hooks));
+    if (steps.failed) return steps;
+    return { ...steps, messages: await this.parts.db.transaction((tx) => this.messagesInTx(tx, call, request)).catch((err: Error) => err) };
+  }
+
+  /** Step 3: the DCN requests in order, until the first that fails; the ones after it are skipped. */
+  private async dataSteps(request: WfDcnRequest, apply: (dcnRequest: DcnRequest) => Promise<RequestOutcome>): Promise<WorkflowSteps> {
     const outcomes: RequestOutcome[] = [];
     let failed: RequestOutcome | undefined;
     for (const dcnRequest of request.data) {
@@ -164,25 +222,16 @@ export class DcnProcessor {
         outcomes.push({ request: dcnRequest, skipped: true, namedRan: [] });
         continue;
       }
-      const outcome = await this.apply('wf', dcnRequest, hooks);
+      const outcome = await apply(dcnRequest);
       outcomes.push(outcome);
       if (outcome.failure) failed = outcome;
     }
-    const dataRecords = outcomes.map((o) => requestRecord(o, failed));
-    const dataEntries = () => outcomes.map((o, i) => ({ ...log.entry('data', dataRecords[i].statusMessage, o.request.pkg), recordID: dataRecords[i].recordID, success: dataRecords[i].success }));
-    if (failed) {
-      const skipped = `no messages were created because DCN request ${failed.request.id} failed`;
-      return log.failure([...dataEntries(), { ...log.entry(request.op, skipped), recordID: request.id, success: false }]);
-    }
-    let messages: DcnResultRecord;
-    try {
-      messages = await this.parts.db.transaction((tx) => (request.op === ':upsert' ? this.fanOut(tx, call, request) : this.retract(tx, call, request)));
-    } catch (err) {
-      const kept = request.data.length ? '; the data of the DCN requests stays committed' : '';
-      const error = `no messages were created: ${(err as Error).message}${kept}`;
-      return log.failure([...dataEntries(), { ...log.entry(request.op, error), recordID: request.id, success: false }]);
-    }
-    return this.succeeded(call, [...dataRecords, messages], hooks, log);
+    return { outcomes, failed };
+  }
+
+  /** Step 4: the fan-out of an :upsert, the withdrawal of a :delete. */
+  private messagesInTx(tx: SqlExecutor, call: DcnCall, request: WfDcnRequest): Promise<DcnResultRecord> {
+    return request.op === ':upsert' ? this.fanOut(tx, call, request) : this.retract(tx, call, request);
   }
 
   /** One message per device of each receiver, inside the fan-out's transaction. */
@@ -221,13 +270,12 @@ export class DcnProcessor {
    * run), then the writes in one transaction. The first failure ends it.
    */
   private async apply(cmd: DcnCommand, request: DcnRequest, hooks: DcnHooks): Promise<RequestOutcome> {
-    const writes: Array<{ index: number; message: DcnMessage }> = [];
+    const writes: Writes = [];
     const namedRan: string[] = [];
     for (const [index, message] of request.messages.entries()) {
       try {
         if (DataCache.isCacheOperation(message.op)) {
-          this.parts.cache.check(request.pkg, message);
-          writes.push({ index, message });
+          writes.push({ index, message, change: this.parts.cache.check(request.pkg, message) });
         } else {
           this.parts.cache.definition(request.pkg, message.mbo);
           await namedOperation(cmd, request, message, hooks);
@@ -237,13 +285,33 @@ export class DcnProcessor {
         return { request, failure: failureOf(index, message, err), namedRan };
       }
     }
+    return this.applyChecked(request, { writes, namedRan }, (work) => this.parts.db.transaction(work));
+  }
+
+  /** A DCN request of cache writes only, checked: its writes, or the first message that fails the check. */
+  private checked(request: DcnRequest): { writes: Writes; namedRan: string[]; failure?: MessageFailure } {
+    const writes: Writes = [];
+    for (const [index, message] of request.messages.entries()) {
+      try {
+        writes.push({ index, message, change: this.parts.cache.check(request.pkg, message) });
+      } catch (err) {
+        return { writes, namedRan: [], failure: failureOf(index, message, err) };
+      }
+    }
+    return { writes, namedRan: [] };
+  }
+
+  /** Writes a checked DCN request's rows all or nothing; a failing write names its message. */
+  private async applyChecked(request: DcnRequest, checked: { writes: Writes; namedRan: string[]; failure?: MessageFailure }, allOrNothing: AllOrNothing): Promise<RequestOutcome> {
+    const { writes, namedRan, failure } = checked;
+    if (failure) return { request, failure, namedRan };
     if (writes.length === 0) return { request, namedRan };
     let current = writes[0];
     try {
-      await this.parts.db.transaction(async (tx) => {
+      await allOrNothing(async (tx) => {
         for (const write of writes) {
           current = write;
-          await this.parts.cache.applyInTx(tx, request.pkg, write.message);
+          await this.parts.cache.writeInTx(tx, write.change);
         }
       });
     } catch (err) {
@@ -251,6 +319,16 @@ export class DcnProcessor {
     }
     return { request, namedRan };
   }
+}
+
+/** A savepoint of `tx` as the all-or-nothing of one DCN request. */
+function inSavepoint(tx: SqlTransaction): AllOrNothing {
+  return (work) => tx.savepoint(() => work(tx));
+}
+
+/** Whether the flow performs some of the request's messages (which rules out one transaction around them). */
+function hasNamedOperations(request: WfDcnRequest): boolean {
+  return request.data.some((dcnRequest) => dcnRequest.messages.some((message) => !DataCache.isCacheOperation(message.op)));
 }
 
 async function namedOperation(cmd: DcnCommand, request: DcnRequest, message: DcnMessage, hooks: DcnHooks): Promise<void> {

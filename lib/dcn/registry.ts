@@ -10,7 +10,7 @@
  */
 import type { MigrationStep, SqlDatabase, SqlExecutor, SqlValue } from '../store/sql';
 import { checkName, empty, expected, isPlainObject } from './checks';
-import { ModuleTables } from './tables';
+import { ModuleTables } from '../store/module-tables';
 import { DEVICE_CHANNELS, DcnError, Device, DeviceChannel } from './types';
 
 const MODULE = 'dcn_registry';

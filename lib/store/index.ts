@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresStore } from './postgres-store';
 import { SqliteStore } from './sqlite-store';
-import { Store, StoreConfig, StoreOptions } from './types';
+import { SqliteStoreConfig, Store, StoreConfig, StoreOptions } from './types';
 
 export * from './types';
 export * from './sql';
@@ -24,7 +24,7 @@ export function defaultUserDir(userDir: string | undefined): string {
 }
 
 /** The embedded default: a SQLite file in the userDir. */
-export function embeddedStoreConfig(userDir: string | undefined): StoreConfig {
+export function embeddedStoreConfig(userDir: string | undefined): SqliteStoreConfig {
   return { kind: 'sqlite', path: join(defaultUserDir(userDir), EMBEDDED_STORE_FILE) };
 }
 
@@ -41,5 +41,7 @@ export function closeThen(store: Store | null, done: (err?: Error) => void): voi
   if (!store) return done();
   store.close().then(() => done(), done);
 }
+export { DrainLoop, DrainLoopOptions } from './drain-loop';
+export { ModuleTables } from './module-tables';
 export { QueueWorker, QueueWorkerOptions } from './queue-worker';
 export * from './records';

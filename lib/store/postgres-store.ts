@@ -4,7 +4,7 @@
  * advisory locks, which PostgreSQL releases by itself if a holder's connection dies.
  */
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import { MigrationStep, SqlDatabase, SqlExecutor, SqlValue, applySteps, numberedPlaceholders, qualifyTables } from './sql';
+import { MigrationStep, SqlDatabase, SqlExecutor, SqlTransaction, SqlValue, applySteps, numberedPlaceholders, qualifyTables, withSavepoints } from './sql';
 import { PostgresStoreConfig, QueueItem, Store, StoreError, StoreOptions, checkIdentifier } from './types';
 
 interface Tables {
@@ -208,12 +208,15 @@ export class PostgresStore implements Store {
 
   database(): SqlDatabase {
     const on = (query: () => Promise<Queryable>) => this.executorOn(query);
-    const transaction = async <T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> => {
+    const transaction = async <T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> => {
       const client = await (await this.open()).connect();
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
-        const result = await work(on(async () => client));
+        const parts = withSavepoints(on(async () => client), (sql) => client.query(sql));
+        const result = await work(parts.tx);
+        const undoFailed = parts.broken();
+        if (undoFailed) throw undoFailed;
         await client.query('COMMIT');
         return result;
       } catch (err) {

@@ -5,6 +5,7 @@
  * next once the lease runs out: every enqueued item is handled at least once.
  */
 import { randomUUID } from 'node:crypto';
+import { DrainLoop } from './drain-loop';
 import type { QueueItem, Store } from './types';
 
 export interface QueueWorkerOptions {
@@ -20,10 +21,7 @@ export class QueueWorker {
   private readonly owner = randomUUID();
   private readonly leaseSeconds: number;
   private readonly onError: (err: Error) => void;
-  private readonly poller: NodeJS.Timeout;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly loop: DrainLoop;
 
   constructor(
     private readonly store: Store,
@@ -34,36 +32,21 @@ export class QueueWorker {
   ) {
     this.leaseSeconds = options.leaseSeconds ?? 5;
     this.onError = options.onError ?? (() => undefined);
-    // The first look is a poll away, not now: a flow that is starting may not be wired up yet.
-    this.poller = setInterval(() => this.kick(), options.pollMs ?? 1000);
-    this.poller.unref();
+    this.loop = new DrainLoop(() => this.drain(), { pollMs: options.pollMs ?? 1000 });
   }
 
   /** Looks for work now: call after enqueueing. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = null;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    this.loop.kick();
   }
 
   /** Stops polling and waits for the item in hand; items not yet taken stay queued. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.poller);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private async drain(): Promise<void> {
-    while (!this.stopped) {
+    while (!this.loop.stopped) {
       let item: QueueItem | null;
       try {
         item = await this.store.takeNext(this.queue, this.owner, this.leaseSeconds);

@@ -8,7 +8,8 @@
  * Every write is one statement, so instances sharing the database cannot interleave
  * a read and a write: compare-and-set and counters hold across processes.
  */
-import { MigrationStep, SqlDatabase, versionKey } from './sql';
+import { ModuleTables } from './module-tables';
+import { MigrationStep, SqlDatabase } from './sql';
 import type { Store } from './types';
 
 /** The largest value accepted, serialised as JSON, in bytes. */
@@ -131,11 +132,12 @@ type MetaRow = Omit<RecordRow, 'key' | 'value'>;
 export class Records {
   private readonly db: SqlDatabase;
   private readonly now: () => number;
-  private ready: Promise<void> | null = null;
+  private readonly tables: ModuleTables;
 
   constructor(store: Store | SqlDatabase, options: RecordsOptions = {}) {
     this.db = 'database' in store ? store.database() : store;
     this.now = options.now ?? Date.now;
+    this.tables = new ModuleTables(this.db, MODULE, STEPS);
   }
 
   /** The record, or null when there is none. */
@@ -276,23 +278,7 @@ export class Records {
   }
 
   private migrated(): Promise<void> {
-    this.ready ??= this.migrate().catch((err: Error) => {
-      // Tried again by the next operation: the database may be back by then.
-      this.ready = null;
-      throw err;
-    });
-    return this.ready;
-  }
-
-  /** Migrates only when the tables are behind: a database already up to date is read, not locked. */
-  private async migrate(): Promise<void> {
-    if (await this.upToDate()) return;
-    await this.db.migrate(MODULE, STEPS);
-  }
-
-  private async upToDate(): Promise<boolean> {
-    const rows = await this.db.all<{ value: string }>('SELECT value FROM {meta} WHERE name = ?', [versionKey(MODULE)]);
-    return rows[0] !== undefined && Number(rows[0].value) === STEPS.length;
+    return this.tables.migrated();
   }
 }
 

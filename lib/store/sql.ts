@@ -19,18 +19,58 @@ export interface SqlExecutor {
   all<Row extends object>(sql: string, params?: SqlValue[]): Promise<Row[]>;
 }
 
+/** Statements inside a transaction, which may set parts of itself apart. */
+export interface SqlTransaction extends SqlExecutor {
+  /**
+   * Runs `work` (statements on this transaction) under a savepoint: kept when it
+   * resolves; when it rejects, exactly what it did is undone, the rejection passes on,
+   * and the transaction goes on. One commit can so hold several all-or-nothing parts.
+   */
+  savepoint<T>(work: () => Promise<T>): Promise<T>;
+}
+
 export interface SqlDatabase extends SqlExecutor {
   /**
    * Runs `work` in one transaction: committed when it resolves, rolled back when it
    * rejects. Other work on this store waits until it is done.
    */
-  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T>;
   /**
    * Brings `module`'s tables to the last of its steps; each step runs once per
    * database, in order, in a transaction of its own, and instances migrating at once
    * wait for each other. A database newer than the steps is refused.
    */
   migrate(module: string, steps: MigrationStep[]): Promise<void>;
+}
+
+/**
+ * Savepoints on a transaction, the same on both databases. `control` runs a statement
+ * of transaction control. Should undoing a savepoint itself fail, what it did may still
+ * be there: `broken()` then says so, and the store rolls the transaction back instead of
+ * committing it.
+ */
+export function withSavepoints(tx: SqlExecutor, control: (sql: string) => Promise<unknown>): { tx: SqlTransaction; broken(): Error | undefined } {
+  let made = 0;
+  let broken: Error | undefined;
+  const savepoint = async <T>(work: () => Promise<T>): Promise<T> => {
+    const name = `wxbridge_part_${++made}`;
+    await control(`SAVEPOINT ${name}`);
+    let result: T;
+    try {
+      result = await work();
+    } catch (err) {
+      try {
+        await control(`ROLLBACK TO SAVEPOINT ${name}`);
+        await control(`RELEASE SAVEPOINT ${name}`);
+      } catch (undoErr) {
+        broken ??= undoErr as Error;
+      }
+      throw err;
+    }
+    await control(`RELEASE SAVEPOINT ${name}`);
+    return result;
+  };
+  return { tx: { dialect: tx.dialect, run: (sql, params) => tx.run(sql, params), all: (sql, params) => tx.all(sql, params), savepoint }, broken: () => broken };
 }
 
 /** One schema step: the same SQL for both dialects, or one per dialect. */

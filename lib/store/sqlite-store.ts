@@ -15,8 +15,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { MigrationStep, SqlDatabase, SqlExecutor, SqlValue, applySteps, qualifyTables } from './sql';
-import { QueueItem, SqliteStoreConfig, Store, StoreError, StoreOptions, checkSchemaVersion } from './types';
+import { MigrationStep, SqlDatabase, SqlExecutor, SqlTransaction, SqlValue, applySteps, qualifyTables, withSavepoints } from './sql';
+import { QueueItem, SqliteStoreConfig, SqliteSynchronous, Store, StoreError, StoreOptions, checkSchemaVersion, checkSynchronous } from './types';
 
 type Database = BetterSqlite3.Database;
 
@@ -67,6 +67,17 @@ interface Statements {
   sweepQueue: BetterSqlite3.Statement<[number]>;
 }
 
+/** A transaction waiting for its group: its work and how to settle it once the group committed. */
+interface GroupMember {
+  work: (file: OpenFile) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The most transactions one commit serves: bounds how long the first of a group waits for it. */
+const MAX_GROUP = 64;
+const MEMBER_SAVEPOINT = 'wxbridge_transaction';
+
 /** The file once opened and migrated: the connection, the core statements and those of database(). */
 interface OpenFile {
   db: Database;
@@ -79,18 +90,23 @@ export class SqliteStore implements Store {
   readonly description: string;
   private readonly now: () => number;
   private readonly lockWaitMs: number;
+  private readonly synchronous: SqliteSynchronous;
   /** Set by the first operation; every operation awaits it. */
   private opening: Promise<OpenFile> | null = null;
   private lastSweep = 0;
   /** Transactions run one at a time; other operations wait while any is queued (see transaction()). */
   private transactions: Promise<unknown> = Promise.resolve();
   private queuedTransactions = 0;
+  /** Transactions not yet begun, and whether a group is being committed (see transaction()). */
+  private readonly waiting: GroupMember[] = [];
+  private committing = false;
 
   constructor(
     private readonly config: SqliteStoreConfig,
     options: StoreOptions = {},
   ) {
     this.description = `SQLite ${config.path}`;
+    this.synchronous = checkSynchronous(config.synchronous);
     this.now = options.now ?? Date.now;
     this.lockWaitMs = options.lockWaitMs ?? 30_000;
   }
@@ -178,7 +194,14 @@ export class SqliteStore implements Store {
       dialect: 'sqlite',
       run: (sql, params = []) => this.outside((file) => prepared(file, sql).run(...params).changes),
       all: <Row extends object>(sql: string, params: SqlValue[] = []) => this.outside((file) => prepared(file, sql).all(...params) as Row[]),
-      transaction: (work) => this.transaction((file) => work(insideTransaction(file))),
+      transaction: <T>(work: (tx: SqlTransaction) => Promise<T>) =>
+        this.transaction(async (file) => {
+          const parts = withSavepoints(insideTransaction(file), async (sql) => file.db.exec(sql));
+          const result = await work(parts.tx);
+          const broken = parts.broken();
+          if (broken) throw broken;
+          return result;
+        }),
       migrate: (module: string, steps: MigrationStep[]) =>
         this.transaction((file) => applySteps(insideTransaction(file), 'wxbridge_meta', module, steps, (name) => `wxbridge_${name}`)),
     };
@@ -197,25 +220,77 @@ export class SqliteStore implements Store {
    * anything else reaching the handle between the awaits of `work` would land inside it.
    * IMMEDIATE takes the write lock up front, so handles and processes sharing the file
    * wait for each other here (asynchronously), and no statement inside finds it busy.
+   *
+   * Group commit: the transactions queued while one commits run next as one group, one
+   * after the other inside ONE database transaction, each under a savepoint of its own.
+   * Each is still all or nothing: one whose work rejects is rolled back to its savepoint
+   * (the others keep theirs), and none resolves before the group's commit, which a
+   * failing commit rejects for all. A commit with synchronous=FULL waits for the disk,
+   * and holds the thread while it does, so under load one flush serves many.
    */
   private transaction<T>(work: (file: OpenFile) => Promise<T>): Promise<T> {
     this.queuedTransactions++;
-    const run = async (): Promise<T> => {
-      const file = await this.opened();
-      await this.whileLocked(() => file.db.exec('BEGIN IMMEDIATE'));
-      try {
-        const result = await work(file);
-        // In WAL mode a commit never waits; should the file not be in WAL, it waits for readers.
-        await this.whileLocked(() => file.db.exec('COMMIT'));
-        return result;
-      } catch (err) {
-        if (file.db.inTransaction) file.db.exec('ROLLBACK');
-        throw err;
-      }
-    };
-    const result = this.transactions.then(run, run).finally(() => this.queuedTransactions--);
-    this.transactions = result.catch(() => undefined);
+    const result = new Promise<T>((resolve, reject) => {
+      this.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject });
+    }).finally(() => this.queuedTransactions--);
+    if (!this.committing) this.transactions = this.commitWaiting();
     return result;
+  }
+
+  /**
+   * Commits the waiting transactions, a group at a time, until none waits. Before each
+   * group the event loop turns once: a commit holds the thread, so requests that arrived
+   * meanwhile are still unread in their sockets, and this lets them join the group.
+   */
+  private async commitWaiting(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.waiting.length > 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        await this.commitGroup(this.waiting.splice(0, MAX_GROUP));
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  /** One database transaction for the group; settles every member, never rejects. */
+  private async commitGroup(group: GroupMember[]): Promise<void> {
+    let file: OpenFile;
+    try {
+      file = await this.opened();
+      await this.whileLocked(() => file.db.exec('BEGIN IMMEDIATE'));
+    } catch (err) {
+      for (const member of group) member.reject(err);
+      return;
+    }
+    const done: Array<{ member: GroupMember; value: unknown }> = [];
+    for (const [i, member] of group.entries()) {
+      try {
+        file.db.exec(`SAVEPOINT ${MEMBER_SAVEPOINT}`);
+        const value = await member.work(file);
+        file.db.exec(`RELEASE ${MEMBER_SAVEPOINT}`);
+        done.push({ member, value });
+      } catch (err) {
+        if (!file.db.inTransaction) {
+          // SQLite rolled the whole transaction back (a full disk, an I/O error): the group's earlier work went with it.
+          for (const other of [...done.map((d) => d.member), ...group.slice(i)]) other.reject(err);
+          return;
+        }
+        file.db.exec(`ROLLBACK TO ${MEMBER_SAVEPOINT}`);
+        file.db.exec(`RELEASE ${MEMBER_SAVEPOINT}`);
+        member.reject(err);
+      }
+    }
+    try {
+      // In WAL mode a commit never waits; should the file not be in WAL, it waits for readers.
+      await this.whileLocked(() => file.db.exec('COMMIT'));
+    } catch (err) {
+      if (file.db.inTransaction) file.db.exec('ROLLBACK');
+      for (const { member } of done) member.reject(err);
+      return;
+    }
+    for (const { member, value } of done) member.resolve(value);
   }
 
   /**
@@ -262,7 +337,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Opens the file, switches it to WAL (readers then never wait for the writer) and brings
+   * Opens the file, switches it to WAL (readers then never wait for the writer), sets when
+   * a commit reaches the disk (per connection: every handle sets its own) and brings
    * the schema up to date. Handles opening a new file at once race for both steps; the
    * loser finds the file locked and simply waits its turn.
    */
@@ -272,6 +348,7 @@ export class SqliteStore implements Store {
     const wait = new LockWait(this.lockWaitMs, this.description);
     try {
       if (this.config.path !== ':memory:') await this.whileLocked(() => db.pragma('journal_mode = WAL'), wait);
+      db.pragma(`synchronous = ${this.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       await this.whileLocked(() => migrate(db), wait);
       return { db, statements: prepareStatements(db), prepared: new Map() };
     } catch (err) {

@@ -73,6 +73,24 @@ export interface SqliteStoreConfig {
   kind: 'sqlite';
   /** The database file; ':memory:' for a private in-memory database. */
   path: string;
+  /**
+   * When a commit reaches the disk (SQLite's `synchronous`, in WAL mode), default 'full':
+   * every commit is flushed before it returns, so a committed write survives a power loss
+   * or an operating-system crash. 'normal' flushes at checkpoints only: a commit still
+   * survives a crash of the process, the last ones may be lost on a power loss.
+   */
+  synchronous?: SqliteSynchronous;
+}
+
+export const SQLITE_SYNCHRONOUS = ['full', 'normal'] as const;
+export type SqliteSynchronous = (typeof SQLITE_SYNCHRONOUS)[number];
+
+/** The synchronous level a configuration names (default 'full'); anything else is a StoreError. */
+export function checkSynchronous(value: unknown): SqliteSynchronous {
+  if (value === undefined) return 'full';
+  const found = SQLITE_SYNCHRONOUS.find((level) => level === value);
+  if (!found) throw new StoreError(`synchronous must be one of ${SQLITE_SYNCHRONOUS.join(', ')} (got ${String(value).slice(0, 40)})`, 'store_synchronous', { value: String(value).slice(0, 40), levels: SQLITE_SYNCHRONOUS.join(', ') });
+  return found;
 }
 
 export interface PostgresStoreConfig {

@@ -5,7 +5,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { Store, StoreConfig, closeThen, createStore, defaultUserDir, embeddedStoreConfig } from '../../lib/store';
+import { SqliteSynchronous, Store, StoreConfig, closeThen, createStore, defaultUserDir, embeddedStoreConfig } from '../../lib/store';
 import { userDir } from '../shared/settings';
 import { errorText } from '../shared/errors';
 
@@ -13,6 +13,8 @@ export interface WeChatSapStoreDef extends NodeDef {
   kind: 'sqlite' | 'postgres';
   /** SQLite file; empty means wechat-sap.sqlite in the userDir. Relative paths are below the userDir. */
   path: string;
+  /** SQLite only: 'full' (default) or 'normal'; see SqliteStoreConfig.synchronous. */
+  synchronous?: string;
   host: string;
   port: string;
   database: string;
@@ -38,8 +40,9 @@ export function storeConfigOf(config: WeChatSapStoreDef, credentials: WeChatSapS
   if (config.kind !== 'postgres') {
     const embedded = embeddedStoreConfig(userDir);
     const path = (config.path ?? '').trim();
-    if (!path) return embedded;
-    return { kind: 'sqlite', path: isAbsolute(path) ? path : join(defaultUserDir(userDir), path) };
+    // Checked by the store itself: a level it does not know is the config node's error.
+    const synchronous = (config.synchronous ?? '').trim() || 'full';
+    return { kind: 'sqlite', path: path ? (isAbsolute(path) ? path : join(defaultUserDir(userDir), path)) : embedded.path, synchronous: synchronous as SqliteSynchronous };
   }
   return {
     kind: 'postgres',

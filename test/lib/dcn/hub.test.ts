@@ -104,6 +104,22 @@ onBothStores('lib/dcn/hub', (open) => {
       );
     });
 
+    it('commits a WF-DCN of cache writes once, whatever its DCN requests; with a named operation, each part on its own', async () => {
+      const requests = [
+        { id: 'R1', pkg: 'travel', messages: [trip('T-1', 'PENDING', '1')] },
+        { id: 'R2', pkg: 'travel', messages: [trip('T-2', 'PENDING', '1'), leg('T-2', 1, '2')] },
+      ];
+      const before = tracked.commits;
+      assert.equal((await wf({ id: 'ONE', data: requests })).status, 200);
+      assert.equal(tracked.commits - before, 1, 'the data and the messages in one commit');
+      const named = [...requests, { id: 'R3', pkg: 'travel', messages: [{ id: '1', mbo: 'Trip', op: 'approve', cols: { tripId: 'T-1' } }] }];
+      const between = tracked.commits;
+      assert.equal((await wf({ id: 'STEPS', data: named }, { namedOperation: async () => undefined })).status, 200);
+      assert.equal(tracked.commits - between, 3, 'R1, R2 (R3 writes nothing) and the messages each committed on their own');
+      assert.deepEqual(await tripIds(), ['T-1', 'T-2']);
+      assert.equal(outbox.messages.filter((m) => m.message.requestId === 'ONE').length, 2);
+    });
+
     it('takes `to` as a list and as an array, and says who had no device', async () => {
       const listed = parsed<DcnResultRecord[]>(await wf({ id: 'A', to: 'SUPAdmin, jdoe, nobody,SUPAdmin' }));
       assert.deepEqual(listed.at(-1), { recordID: 'A', success: true, statusMessage: '3 messages for 3 devices of 2 receivers; no device registered for nobody' });

@@ -172,6 +172,26 @@ function contract(name: string, open: (now: () => number) => Store): void {
       assert.equal(await store.get('during'), 'the transaction');
     });
 
+    it('undoes exactly a failing savepoint of a transaction, keeps the parts around it and commits them together', async () => {
+      const db = store.database();
+      const keys = () => db.all<{ key: string }>("SELECT key FROM {kv} WHERE key LIKE 'sp-%' ORDER BY key");
+      const outcome = await db.transaction(async (tx) => {
+        await tx.run("INSERT INTO {kv} (key, value) VALUES ('sp-a', '1')");
+        await tx.savepoint(() => tx.run("INSERT INTO {kv} (key, value) VALUES ('sp-b', '1')"));
+        const failed = await tx
+          .savepoint(async () => {
+            await tx.run("INSERT INTO {kv} (key, value) VALUES ('sp-c', '1')");
+            // A duplicate key: the statement fails (and on PostgreSQL the transaction with it, until the savepoint is undone).
+            await tx.run("INSERT INTO {kv} (key, value) VALUES ('sp-a', '2')");
+          })
+          .then(() => 'kept', (err: Error) => err.message);
+        await tx.run("INSERT INTO {kv} (key, value) VALUES ('sp-d', '1')");
+        return failed;
+      });
+      assert.notEqual(outcome, 'kept');
+      assert.deepEqual((await keys()).map((r) => r.key), ['sp-a', 'sp-b', 'sp-d']);
+    });
+
     it('runs lock holders of one name one at a time and releases after a failure', async () => {
       const { work, maxInside } = lockedWork(5);
       await Promise.all(Array.from({ length: 5 }, () => store.withLock('L', work)));
@@ -224,6 +244,50 @@ describe('lib/store', () => {
       assert.equal(await a.claim('dedup:1', 30), true);
       assert.equal(await b.claim('dedup:1', 30), false);
       await Promise.all([a.close(), b.close()]);
+    });
+
+    it('runs the file in WAL with synchronous FULL unless the configuration asks for NORMAL, and refuses other levels', async () => {
+      const levels: number[] = [];
+      for (const synchronous of [undefined, 'normal', 'full'] as const) {
+        const store = createStore({ kind: 'sqlite', path: join(tempDir(), `sync-${synchronous}.sqlite`), synchronous });
+        const [journal] = await store.database().all<{ journal_mode: string }>('PRAGMA journal_mode');
+        assert.equal(journal.journal_mode, 'wal');
+        const [row] = await store.database().all<{ synchronous: number }>('PRAGMA synchronous');
+        levels.push(row.synchronous);
+        await store.close();
+      }
+      // SQLite's numbers: 1 NORMAL, 2 FULL.
+      assert.deepEqual(levels, [2, 1, 2]);
+      assert.throws(
+        () => createStore({ kind: 'sqlite', path: join(tempDir(), 'off.sqlite'), synchronous: 'off' as 'full' }),
+        (err: unknown) => err instanceof StoreError && err.code === 'store_synchronous' && /one of full, normal \(got off\)/.test(err.message),
+      );
+    });
+
+    it('commits transactions queued together as a group, each still all or nothing, none resolved before the commit', async () => {
+      const path = join(tempDir(), 'group.sqlite');
+      const store = createStore({ kind: 'sqlite', path });
+      const db = store.database();
+      await db.run('SELECT 1');
+      const reader = new Database(path, { readonly: true });
+      const visible = () => (reader.prepare("SELECT key FROM wxbridge_kv WHERE key LIKE 'g-%' ORDER BY key").all() as Array<{ key: string }>).map((r) => r.key);
+      const seenAtResolve: string[][] = [];
+      const insert = (key: string, fail = false) =>
+        db.transaction(async (tx) => {
+          await tx.run('INSERT INTO {kv} (key, value) VALUES (?, ?)', [`g-${key}-1`, 'v']);
+          await tx.run('INSERT INTO {kv} (key, value) VALUES (?, ?)', [`g-${key}-2`, 'v']);
+          if (fail) throw new Error(`transaction ${key} gave up`);
+        }).then(() => void seenAtResolve.push(visible()));
+      // The first begins at once; the next four wait for it and then go together.
+      const outcomes = await Promise.allSettled([insert('a'), insert('b'), insert('c', true), insert('d'), insert('e')]);
+      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      assert.match(String((outcomes[2] as PromiseRejectedResult).reason), /transaction c gave up/);
+      const all = ['g-a-1', 'g-a-2', 'g-b-1', 'g-b-2', 'g-d-1', 'g-d-2', 'g-e-1', 'g-e-2'];
+      assert.deepEqual(visible(), all, 'c left nothing, the others everything');
+      assert.ok(seenAtResolve.every((keys, i) => keys.length >= 2 * (i + 1)), 'each resolved once its own rows were visible to another connection');
+      assert.deepEqual(seenAtResolve.at(-1), all);
+      reader.close();
+      await store.close();
     });
 
     it('puts the embedded default in the userDir', () => {

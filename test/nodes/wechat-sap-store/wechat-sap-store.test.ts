@@ -6,9 +6,14 @@ describe('wechat-sap-store configuration', () => {
     ({ id: 's', type: 'wechat-sap-store', name: '', kind: 'sqlite', path: '', host: '', port: '', database: '', user: '', ssl: false, schema: '', tablePrefix: '', ...extra }) as WeChatSapStoreDef;
 
   it('defaults to the embedded file in the userDir and resolves relative paths below it', () => {
-    assert.deepEqual(storeConfigOf(def({}), {}, '/nr'), { kind: 'sqlite', path: '/nr/wechat-sap.sqlite' });
-    assert.deepEqual(storeConfigOf(def({ path: 'state/x.sqlite' }), {}, '/nr'), { kind: 'sqlite', path: '/nr/state/x.sqlite' });
-    assert.deepEqual(storeConfigOf(def({ path: '/var/lib/x.sqlite' }), {}, '/nr'), { kind: 'sqlite', path: '/var/lib/x.sqlite' });
+    assert.deepEqual(storeConfigOf(def({}), {}, '/nr'), { kind: 'sqlite', path: '/nr/wechat-sap.sqlite', synchronous: 'full' });
+    assert.deepEqual(storeConfigOf(def({ path: 'state/x.sqlite' }), {}, '/nr'), { kind: 'sqlite', path: '/nr/state/x.sqlite', synchronous: 'full' });
+    assert.deepEqual(storeConfigOf(def({ path: '/var/lib/x.sqlite' }), {}, '/nr'), { kind: 'sqlite', path: '/var/lib/x.sqlite', synchronous: 'full' });
+  });
+
+  it('passes the durability setting on: full unless normal is chosen', () => {
+    assert.deepEqual(storeConfigOf(def({ synchronous: 'normal' }), {}, '/nr'), { kind: 'sqlite', path: '/nr/wechat-sap.sqlite', synchronous: 'normal' });
+    assert.deepEqual(storeConfigOf(def({ synchronous: '' }), {}, '/nr'), { kind: 'sqlite', path: '/nr/wechat-sap.sqlite', synchronous: 'full' });
   });
 
   it('takes PostgreSQL fields from properties and the password or URL from credentials', () => {

@@ -1,9 +1,10 @@
 /**
  * A store whose database() tells test doubles when a transaction commits (so an
  * in-memory outbox keeps only what was committed) and can make a chosen statement
- * fail inside a transaction (so a rollback happens in the real database).
+ * fail inside a transaction (so a rollback happens in the real database). What a
+ * savepoint that was undone registered is dropped with it.
  */
-import type { SqlDatabase, SqlExecutor, SqlValue } from '../../../../lib/store/sql';
+import type { SqlDatabase, SqlExecutor, SqlTransaction, SqlValue } from '../../../../lib/store/sql';
 import type { Store } from '../../../../lib/store/types';
 
 export interface StatementFault {
@@ -49,13 +50,22 @@ export class TrackedStore {
       run: (sql, params) => db.run(sql, params),
       all: <Row extends object>(sql: string, params?: SqlValue[]) => db.all<Row>(sql, params),
       migrate: (module, steps) => db.migrate(module, steps),
-      transaction: async <T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> => {
+      transaction: async <T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> => {
         const hooks: Array<() => void> = [];
         const result = await db.transaction((inner) => {
-          const tx: SqlExecutor = {
+          const tx: SqlTransaction = {
             dialect: inner.dialect,
             run: (sql, params) => this.faulty(sql).then(() => inner.run(sql, params)),
             all: <Row extends object>(sql: string, params?: SqlValue[]) => this.faulty(sql).then(() => inner.all<Row>(sql, params)),
+            savepoint: async <P>(part: () => Promise<P>): Promise<P> => {
+              const before = hooks.length;
+              try {
+                return await inner.savepoint(part);
+              } catch (err) {
+                hooks.length = before;
+                throw err;
+              }
+            },
           };
           this.commitHooks.set(tx, hooks);
           return work(tx);

@@ -1,8 +1,9 @@
 /**
- * Bringing one of the hub's modules (cache, registry) to its last schema step, once
- * per object and again after a failure (the database may be back by the next call).
+ * A module that owns tables in the store (flows' records, the WF-DCN cache, registry
+ * and outbox) brings them to its last schema step through this: once per object,
+ * and again after a failure (the database may be back by the next call).
  */
-import { MigrationStep, SqlDatabase, versionKey } from '../store/sql';
+import { MigrationStep, SqlDatabase, versionKey } from './sql';
 
 const MIGRATE_ATTEMPTS = 5;
 
