@@ -105,7 +105,7 @@ describe('the editor in Chromium', function () {
         );
         assert.deepEqual(palette.map((n) => n.type).sort(), Object.keys(FILLS).sort());
         for (const { type, label, colour } of palette) {
-          assert.equal(label.replace(/\u2011/g, '-'), type, `${type} is called as in the README`);
+          assert.equal(label.replace(/\u2011 ?/g, '-'), type, `${type} is called as in the README`);
           assert.equal(colour, hexToRgb(colourOf(type)), `${type}'s colour`);
         }
       });
@@ -119,8 +119,8 @@ describe('the editor in Chromium', function () {
         };
         let index = 0;
         for (const [type, fill] of Object.entries(FILLS)) {
-          // Three columns, far enough apart that no node overlaps another.
-          ids[type] = await dragFromPalette(page, type, 140 + (index % 3) * 280, 80 + Math.floor(index / 3) * 70);
+          // Two columns, far enough apart that no node overlaps another.
+          ids[type] = await dragFromPalette(page, type, 180 + (index % 2) * 330, 60 + Math.floor(index / 2) * 70);
           index++;
           await openEditDialog(page, ids[type]);
           for (const [property, config] of Object.entries(fill.configs ?? {})) {
@@ -129,8 +129,6 @@ describe('the editor in Chromium', function () {
           if (fill.values) await fillDialog(page, 'node-input', fill.values);
           await check();
           if (type === 'wechat-in') await checkCallbackUrl(watched, nodeRed);
-          if (type === 'wechat-in' && locale === 'en-US') await saveDocScreenshot(watched, 'editor-en');
-          if (type === 'wechat-in' && locale === 'zh-CN') await saveDocScreenshot(watched, 'editor-zh');
           await closeDialog(page);
           const placed = (await editorNodes(page)).find((n) => n.id === ids[type]);
           assert.notEqual(placed?.valid, false, `${type} is valid once its dialog is filled: ${placed?.validationErrors?.join(', ')}`);
@@ -147,6 +145,11 @@ describe('the editor in Chromium', function () {
           nodes.find((n) => n.id === ids['wechat-in'])?.status?.text?.includes('/browser/wechat'),
           "wechat-in's status shows its path",
         );
+        // The README's picture: the running nodes, and wechat-in's dialog with the URL to paste into WeChat's console.
+        await openEditDialog(page, ids['wechat-in']);
+        await page.locator('#red-ui-palette-container-wechat_sap').scrollIntoViewIfNeeded();
+        await saveDocScreenshot(watched, locale === 'zh-CN' ? 'editor-zh' : 'editor-en');
+        await page.locator('#node-dialog-cancel').click();
 
         for (const type of NODE_TYPES) {
           const help = await helpOf(page, type);

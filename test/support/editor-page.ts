@@ -167,7 +167,7 @@ export async function drawnNodes(page: Page): Promise<EditorNode[]> {
 export async function helpOf(page: Page, type: string): Promise<{ headings: string[]; text: string; clipped: string[] }> {
   await page.evaluate((t) => (window as unknown as { RED: { sidebar: { help: { show(type: string): void } } } }).RED.sidebar.help.show(t), type);
   // The help section is the one under the title naming the type (the palette label, hyphens as the palette shows them).
-  const title = page.locator('h1.red-ui-help-title').filter({ hasText: new RegExp(`^${type.replace(/-/g, '[-\u2011]')}$`) });
+  const title = page.locator('h1.red-ui-help-title').filter({ hasText: new RegExp(`^${type.replace(/-/g, '(-|\u2011 ?)')}$`) });
   await title.waitFor({ state: 'visible' });
   return title.evaluate((heading) => {
     const help = heading.parentElement!;
@@ -208,6 +208,9 @@ export async function cutOffTexts(page: Page): Promise<string[]> {
         found.push(`label "${(label.textContent ?? '').trim()}" (for #${label.getAttribute("for") ?? ""})`);
       }
     }
+    for (const tip of Array.from(tray.querySelectorAll<HTMLElement>('.form-tips'))) {
+      if (tip.offsetWidth > 0 && tip.scrollWidth > tip.clientWidth + 1) found.push(`tip "${(tip.textContent ?? '').trim().slice(0, 40)}" is wider than its box`);
+    }
     hidden.forEach((row) => (row.style.display = ''));
     return found;
   });
@@ -221,8 +224,19 @@ export async function importExample(page: Page, moduleName: string, example: str
   const moduleRow = tree.locator('.red-ui-treeList-label', { hasText: moduleName }).first();
   const exampleRow = tree.locator('.red-ui-treeList-label', { hasText: new RegExp(`^\\s*${example}\\s*$`) }).first();
   if (!(await exampleRow.isVisible())) await moduleRow.click();
-  await exampleRow.click();
-  await page.locator('#red-ui-clipboard-dialog-ok').click();
+  // The dialog fetches the example once it is selected and enables Import when it has it;
+  // a click during the tree's expansion can miss, so it is repeated until Import is enabled.
+  const importButton = page.locator('#red-ui-clipboard-dialog-ok:not([disabled])');
+  for (let attempt = 1; ; attempt++) {
+    await exampleRow.click();
+    try {
+      await importButton.waitFor({ state: 'visible', timeout: 5000 });
+      break;
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
+  await importButton.click();
   await page.waitForSelector('#red-ui-clipboard-dialog-ok', { state: 'hidden' });
   await keepSharedConfigNodes(page);
 }
