@@ -119,8 +119,8 @@ describe('the editor in Chromium', function () {
         };
         let index = 0;
         for (const [type, fill] of Object.entries(FILLS)) {
-          // Two columns, far enough apart that no node overlaps another.
-          ids[type] = await dragFromPalette(page, type, 180 + (index % 2) * 330, 60 + Math.floor(index / 2) * 70);
+          // Two columns left of the dialog, far enough apart that no node overlaps another.
+          ids[type] = await dragFromPalette(page, type, 190 + (index % 2) * 280, 60 + Math.floor(index / 2) * 70);
           index++;
           await openEditDialog(page, ids[type]);
           for (const [property, config] of Object.entries(fill.configs ?? {})) {
