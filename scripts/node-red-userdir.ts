@@ -12,6 +12,13 @@ import { demoCredentials } from '../sandbox/demo-credentials';
 /** The package root (this file runs from dist/scripts/). */
 export const packageRoot = resolve(__dirname, '..', '..');
 
+/**
+ * The editor as the demo and the tests show it: no tour, no projects, and no look-up in
+ * Node-RED's online catalogue (its palette manager asks for it at every start otherwise;
+ * the demo runs offline).
+ */
+export const DEMO_EDITOR_THEME = { tours: false, projects: { enabled: false }, palette: { catalogues: [] as string[] } };
+
 export type FlowNode = { id: string; type: string; [property: string]: unknown };
 
 /** Several flow files as one flow: a node two files share (a config node with one id) is kept once. */
@@ -79,7 +86,7 @@ export function demoUserDirSpec(userDir: string, flows: FlowNode[], host: string
       uiPort: port,
       flowFile: 'flows.json',
       credentialSecret: false,
-      editorTheme: { tours: false, projects: { enabled: false } },
+      editorTheme: DEMO_EDITOR_THEME,
       // No "enable update notifications" prompt: the demo runs offline.
       telemetry: { enabled: false },
       logging: { console: { level: 'info', metrics: false, audit: false } },

@@ -17,8 +17,8 @@ describe('example: WF-DCN operations and filters (examples/wf-dcn-operations-and
   before(async () => {
     const flow = readShippedFlow('wf-dcn-operations-and-filters.json', 'examples');
     const nodes = [...NODES, core('function/10-switch.js'), core('function/15-change.js'), core('common/25-catch.js'), core('common/90-comment.js')];
-    await harness.load(nodes, flow, { 'dcnh.hub': { senders: JSON.stringify(SENDERS) } });
-    const hub = harness.getNode<WfDcnHubNode>('dcnh.hub');
+    await harness.load(nodes, flow, { 'wxbridge.dcn.hub': { senders: JSON.stringify(SENDERS) } });
+    const hub = harness.getNode<WfDcnHubNode>('wxbridge.dcn.hub');
     await hub.ready();
     await hub.hub.registry.register(SUPADMIN_DEVICES[0]);
   });

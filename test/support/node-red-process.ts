@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { FlowNode, prepareUserDir, spawnNodeRed, stopChild, waitForHttp } from '../../scripts/node-red-userdir';
+import { DEMO_EDITOR_THEME, FlowNode, prepareUserDir, spawnNodeRed, stopChild, waitForHttp } from '../../scripts/node-red-userdir';
 
 export type Report = Record<string, unknown>;
 
@@ -78,7 +78,7 @@ export class NodeRedInstance {
         flowFile: 'flows.json',
         credentialSecret: false,
         telemetry: { enabled: false },
-        editorTheme: { tours: false, projects: { enabled: false } },
+        editorTheme: DEMO_EDITOR_THEME,
         logging: { console: { level: 'info', metrics: false, audit: false } },
         ...spec.settings,
       },
