@@ -106,6 +106,11 @@ export class FuzzNodeRed {
     return this.harness.baseUrl;
   }
 
+  /** Lets the test harness forget the node calls it recorded (see NodeRedHarness.forgetCalls). */
+  forgetCalls(): void {
+    this.harness.forgetCalls();
+  }
+
   hub(): WfDcnHubNode {
     return this.harness.getNode<WfDcnHubNode>('fz.hub');
   }
