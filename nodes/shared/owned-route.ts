@@ -13,13 +13,16 @@ export type RouteMethod = 'get' | 'post' | 'delete';
 export type RoutedRequest = IncomingMessage & { query: Record<string, unknown> };
 export type RouteHandler = (req: RoutedRequest, res: ServerResponse) => void;
 
+/** A route's path: a plain path, or a pattern (which Express matches without parameters when it captures nothing). */
+export type RoutePattern = string | RegExp;
+
 interface RouterLayer {
-  route?: { path: string; methods: Record<string, boolean> };
+  route?: { path: RoutePattern; methods: Record<string, boolean> };
 }
 interface ExpressLike {
-  get(path: string, ...handlers: unknown[]): void;
-  post(path: string, ...handlers: unknown[]): void;
-  delete(path: string, ...handlers: unknown[]): void;
+  get(path: RoutePattern, ...handlers: unknown[]): void;
+  post(path: RoutePattern, ...handlers: unknown[]): void;
+  delete(path: RoutePattern, ...handlers: unknown[]): void;
   _router?: { stack: RouterLayer[] };
   router?: { stack: RouterLayer[] };
 }
@@ -37,14 +40,15 @@ export function routePath(url: string): string {
 
 /**
  * Mounts the handlers on RED.httpNode and returns the function that removes them.
- * Throws RouteError when HTTP nodes are disabled or the path is already taken.
+ * Throws RouteError when HTTP nodes are disabled or the path is already taken;
+ * `label` names a pattern in that error (e.g. `/dcn/admin/cache/<package>/<mbo>`).
  */
-export function mountRoute(RED: NodeAPI, path: string, handlers: Partial<Record<RouteMethod, RouteHandler>>): () => void {
+export function mountRoute(RED: NodeAPI, path: RoutePattern, handlers: Partial<Record<RouteMethod, RouteHandler>>, label = String(path)): () => void {
   if (httpNodeRoot(RED) === false) throw new RouteError('HTTP nodes are disabled (httpNodeRoot is false)');
   const app = RED.httpNode as unknown as ExpressLike;
   const methods = Object.keys(handlers) as RouteMethod[];
   // The router itself says which paths are taken, by our nodes or by core http in nodes alike.
-  if (routeLayers(app, path, methods).length > 0) throw new RouteError(`another node already owns ${path}`);
+  if (routeLayers(app, path, methods).length > 0) throw new RouteError(`another node already owns ${label}`);
   const middleware = httpNodeMiddleware(RED);
   for (const method of methods) app[method](path, ...middleware, handlers[method]);
   const mounted = routeLayers(app, path, methods);
@@ -68,6 +72,12 @@ function routerStack(app: ExpressLike): RouterLayer[] {
   }
 }
 
-function routeLayers(app: ExpressLike, path: string, methods: RouteMethod[]): RouterLayer[] {
-  return routerStack(app).filter((layer) => layer.route?.path === path && methods.some((m) => layer.route!.methods[m]));
+/** Two patterns are the same route when they match the same paths: equal text, or equal source and flags. */
+function samePattern(a: RoutePattern | undefined, b: RoutePattern): boolean {
+  if (a instanceof RegExp && b instanceof RegExp) return a.source === b.source && a.flags === b.flags;
+  return a === b;
+}
+
+function routeLayers(app: ExpressLike, path: RoutePattern, methods: RouteMethod[]): RouterLayer[] {
+  return routerStack(app).filter((layer) => samePattern(layer.route?.path, path) && methods.some((m) => layer.route!.methods[m]));
 }

@@ -42,7 +42,43 @@ const BODY_LIMIT = 16 * 1024;
 const BODY_DEPTH = 4;
 const REALM = 'Basic realm="wf-dcn admin", charset="UTF-8"';
 
-type AdminRequest = RoutedRequest & { params?: Record<string, string> };
+type AdminRequest = RoutedRequest & { path?: string; segments?: Record<string, string> };
+
+/**
+ * A route of named segments, `<root>/<kind>/<a>/<b>…`, matched by a pattern without
+ * Express parameters: Express decodes parameters before any handler runs, and answers
+ * a malformed %-escape there with its own HTML 400 page and a stack trace in the log,
+ * for anyone who sends one. The segments are decoded here instead, and a malformed one
+ * is refused as every other bad input is.
+ */
+interface AdminPath {
+  pattern: RegExp;
+  names: string[];
+  /** The route as the docs write it, for errors. */
+  label: string;
+}
+
+function adminPath(root: string, kind: string, names: string[]): AdminPath {
+  const escaped = root.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  // Non-capturing groups only: a capturing one would be an Express parameter again.
+  const pattern = new RegExp(`^${escaped}\\/${kind}${'\\/(?:[^/]+)'.repeat(names.length)}\\/?$`, 'i');
+  return { pattern, names, label: `${root}/${kind}/${names.map((n) => `<${n}>`).join('/')}` };
+}
+
+/** The path's segments after `<root>/<kind>`, by name, %-decoded. */
+function segmentsOf(req: AdminRequest, root: string, path: AdminPath): Record<string, string> {
+  const pathname = req.path ?? new URL(req.url ?? '/', 'http://admin').pathname;
+  const raw = pathname.slice(root.length).split('/').filter(Boolean).slice(1);
+  const segments: Record<string, string> = {};
+  path.names.forEach((name, i) => {
+    try {
+      segments[name] = decodeURIComponent(raw[i] ?? '');
+    } catch {
+      throw new AdminError(400, 'dcn_bad_request', `${name} in the path is not valid %-encoding`);
+    }
+  });
+  return segments;
+}
 
 /** A refusal with its HTTP status, answered as `{ error, message }`. */
 class AdminError extends Error {
@@ -63,26 +99,34 @@ class AdminError extends Error {
  */
 export function mountAdminRoutes(RED: NodeAPI, node: Node, hub: AdminHub, base: string): () => void {
   const root = routePath(base).replace(/^\/$/, '');
-  const guarded = (handle: (req: AdminRequest, res: ServerResponse) => Promise<void>): RouteHandler => {
+  /** `names`: the route's segments after `<root>/<kind>`, read from the path by the handler itself (see AdminPath). */
+  const guarded = (path: AdminPath, handle: (req: AdminRequest, res: ServerResponse) => Promise<void>): RouteHandler => {
     return (req, res) => {
-      handle(req as AdminRequest, res).catch((err: unknown) => {
-        // Refusals are the caller's business; anything else (a store that failed) is the hub's too.
-        if (!isRefusal(err)) node.error(errorText(RED, 'wf-dcn-hub', err));
-        // A body refused unread (401, 403) is drained, so the connection can carry the next request.
-        req.resume();
-        answerError(res, err);
-      });
+      const routed = req as AdminRequest;
+      Promise.resolve()
+        .then(() => {
+          routed.segments = segmentsOf(routed, root, path);
+          return handle(routed, res);
+        })
+        .catch((err: unknown) => {
+          // Refusals are the caller's business; anything else (a store that failed) is the hub's too.
+          if (!isRefusal(err)) node.error(errorText(RED, 'wf-dcn-hub', err));
+          // A body refused unread (401, 403) is drained, so the connection can carry the next request.
+          req.resume();
+          answerError(res, err);
+        });
     };
   };
 
-  const routes: Array<[string, Parameters<typeof mountRoute>[2]]> = [
-    [`${root}/cache/:package/:mbo`, { get: guarded((req, res) => readCache(hub, req, res)) }],
-    [
-      `${root}/registry/:security/:user`,
-      { get: guarded((req, res) => listDevices(hub, req, res)), post: guarded((req, res) => registerDevice(hub, req, res)) },
-    ],
-    [`${root}/registry/:security/:user/:deviceId`, { delete: guarded((req, res) => removeDevice(hub, req, res)) }],
-    [`${root}/inbox/:security/:user`, { get: guarded((req, res) => readInbox(hub, req, res)) }],
+  const cache = adminPath(root, 'cache', ['package', 'mbo']);
+  const registry = adminPath(root, 'registry', ['security', 'user']);
+  const device = adminPath(root, 'registry', ['security', 'user', 'deviceId']);
+  const inbox = adminPath(root, 'inbox', ['security', 'user']);
+  const routes: Array<[AdminPath, Parameters<typeof mountRoute>[2]]> = [
+    [cache, { get: guarded(cache, (req, res) => readCache(hub, req, res)) }],
+    [registry, { get: guarded(registry, (req, res) => listDevices(hub, req, res)), post: guarded(registry, (req, res) => registerDevice(hub, req, res)) }],
+    [device, { delete: guarded(device, (req, res) => removeDevice(hub, req, res)) }],
+    [inbox, { get: guarded(inbox, (req, res) => readInbox(hub, req, res)) }],
   ];
 
   const unmounts: Array<() => void> = [];
@@ -90,7 +134,7 @@ export function mountAdminRoutes(RED: NodeAPI, node: Node, hub: AdminHub, base: 
     for (const unmount of unmounts.splice(0)) unmount();
   };
   try {
-    for (const [path, handlers] of routes) unmounts.push(mountRoute(RED, path, handlers));
+    for (const [path, handlers] of routes) unmounts.push(mountRoute(RED, path.pattern, handlers, path.label));
   } catch (err) {
     unmountAll();
     throw err;
@@ -161,7 +205,7 @@ function addressed(hub: AdminHub, req: AdminRequest): { sender: DcnSender; secur
 }
 
 function param(req: AdminRequest, name: string): string {
-  const value = req.params?.[name];
+  const value = req.segments?.[name];
   if (typeof value !== 'string' || value.trim() === '') throw new AdminError(400, 'dcn_bad_request', `${name} not supplied`);
   return value;
 }

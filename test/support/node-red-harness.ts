@@ -11,6 +11,8 @@ import type { Node, NodeAPI, NodeMessage } from 'node-red';
 
 // The helper ships no types; this is the part of it we use.
 interface TestHelper {
+  /** The sinon sandbox of its spies on Node's prototype (send, receive, log, warn, error …). */
+  _sandbox?: { resetHistory(): void };
   init(runtimePath: string, settings?: object): void;
   settings(settings: object): object;
   startServer(): Promise<void>;
@@ -100,6 +102,14 @@ export class NodeRedHarness {
       this.server = server;
       this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     }
+  }
+
+  /**
+   * The helper's spies record every call of every node with its arguments, so a long run
+   * (the fuzz suite's) would keep every message it ever sent: it forgets them now and then.
+   */
+  forgetCalls(): void {
+    helper._sandbox?.resetHistory();
   }
 
   getNode<T extends Node = Node>(id: string): T {

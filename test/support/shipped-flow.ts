@@ -44,12 +44,15 @@ export function useDemoEnvironment(sandboxBaseUrl: string): () => void {
   };
 }
 
-/** Loads the shipped flow with our nodes and the core nodes it references. */
-export async function loadShippedFlow(harness: NodeRedHarness, ours: RegisterFn[], flow: FlowNode[]): Promise<void> {
+/**
+ * Loads the shipped flow with our nodes and the core nodes it references; `credentials`
+ * are those of nodes added beside the shipped ones (the demo's cover only the shipped nodes).
+ */
+export async function loadShippedFlow(harness: NodeRedHarness, ours: RegisterFn[], flow: FlowNode[], credentials: Record<string, object> = {}): Promise<void> {
   const types = new Set(flow.map((n) => n.type));
   // One file registers several types (link in and link out; http in and http response): each file once.
   const files = new Set(Object.entries(CORE_NODES).filter(([type]) => types.has(type)).map(([, file]) => file));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const core = [...files].map((file) => require(join(CORE, file)) as RegisterFn);
-  await harness.load([...ours, ...core], flow, demoCredentials(flow));
+  await harness.load([...ours, ...core], flow, { ...demoCredentials(flow), ...credentials });
 }

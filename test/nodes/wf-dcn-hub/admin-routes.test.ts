@@ -179,6 +179,26 @@ describe('wf-dcn-hub admin routes', () => {
   describe('on SQLite', () => {
     routes(() => sqliteStore());
 
+    it('refuses a path segment that is not valid %-encoding with its own JSON 400, as other bad input (found by fuzzing)', async () => {
+      await load(sqliteStore());
+      // Express used to decode these as route parameters first: an HTML 400 page, and a stack trace in the log per request.
+      for (const [method, path] of [
+        ['GET', '/cache/%/Trip'],
+        ['GET', `/registry/${SECURITY}/%E4%BD`],
+        ['DELETE', `${registry}/%ZZ`],
+        ['GET', `/inbox/%/${RECEIVER}`],
+      ]) {
+        const refused = await call<Refusal>(method, path);
+        assert.equal(refused.status, 400, `${method} ${path}`);
+        assert.equal(refused.body.error, 'dcn_bad_request', `${method} ${path}`);
+        assert.match(refused.body.message, /is not valid %-encoding/);
+      }
+      // Well-formed escapes are still decoded: the registry holds the user as named.
+      const created = await call<Device>('POST', `/registry/${SECURITY}/${encodeURIComponent('李 雷')}`, ADMIN_SENDER, { deviceId: 'd-1', channel: 'inbox' });
+      assert.deepEqual([created.status, created.body.user], [201, '李 雷']);
+      assert.equal((await call('GET', `/REGISTRY/${SECURITY}/${RECEIVER}/`)).status, 200, 'matched as Express matches paths: any case, a trailing slash');
+    });
+
     it('are gone once the hub stops', async () => {
       await load(sqliteStore());
       assert.equal((await call('GET', registry)).status, 200);
