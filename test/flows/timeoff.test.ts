@@ -358,6 +358,17 @@ describe('scenario: TimeOff micro app (flows/timeoff.json)', () => {
         const res = await rest('POST', '', body, { 'content-type': type });
         assert.deepEqual([res.status, res.body], [415, { error: 'Send the body as JSON (Content-Type: application/json).' }], type);
       }
+      // The flow reads the body itself: what Node-RED's JSON parser would answer with 500 is a 4xx here.
+      for (const [body, status, error] of [
+        [`{"requester": "${user}"`, 400, 'The body is not valid JSON.'],
+        ['', 400, 'The body is not valid JSON.'],
+        ['42', 400, 'The body must be a JSON object.'],
+        ['"text"', 400, 'The body must be a JSON object.'],
+        [JSON.stringify({ requester: user, reason: 'x'.repeat(17_000) }), 413, 'The body is larger than 16 KB.'],
+      ] as const) {
+        const res = await rest('POST', '', body);
+        assert.deepEqual([res.status, res.body], [status, { error }], body.slice(0, 40));
+      }
       assert.deepEqual((await rest<LeaveRequest[]>('GET', `?user=${user}`)).body, [], 'nothing was created');
     });
 

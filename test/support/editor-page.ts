@@ -72,6 +72,19 @@ async function nodeIds(page: Page, type: string): Promise<string[]> {
 export async function openEditDialog(page: Page, id: string): Promise<void> {
   await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] rect.red-ui-flow-node`).dblclick();
   await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+  await trayAtRest(page);
+}
+
+/** Waits for the edit tray to finish sliding in: its left edge the same in two looks a frame apart. */
+async function trayAtRest(page: Page): Promise<void> {
+  const tray = page.locator('#red-ui-editor-stack .red-ui-tray').last();
+  let last = Number.NaN;
+  for (let look = 0; look < 50; look++) {
+    const left = (await tray.boundingBox())?.x ?? Number.NaN;
+    if (left === last) return;
+    last = left;
+    await page.waitForTimeout(50);
+  }
 }
 
 /** Types values into the open dialog's inputs (`prefix` node-input or node-config-input); selects and checkboxes too. */

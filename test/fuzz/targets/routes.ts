@@ -94,27 +94,6 @@ interface RouteJudging {
   deadline?: boolean;
   /** WF-DCN: a 500 with log records is the protocol's answer. */
   protocol500?: boolean;
-  /** Routes of Node-RED's own http in node (the TimeOff REST routes): see coreParserRefusal. */
-  httpIn?: boolean;
-}
-
-/**
- * Node-RED's http in node parses an application/json body itself, before the flow sees
- * it, and answers 500 "Internal Server Error" to one its JSON parser refuses (its error
- * handler knows no other status). The flow cannot answer instead; skipping the parser
- * would leave the body unbounded. Such answers are counted apart, as the core's, not
- * hidden: any other 5xx of these routes is a finding.
- */
-export function coreParserRefusal(c: HttpCase, sent: Answer): boolean {
-  if (sent.status !== 500 || sent.body !== 'Internal Server Error') return false;
-  if (!/^application\/json\s*(;|$)/i.test(c.headers['content-type'] ?? '')) return false;
-  try {
-    const value: unknown = JSON.parse(c.body.toString('utf8'));
-    // body-parser's strict mode takes objects and arrays only.
-    return value === null || typeof value !== 'object';
-  } catch {
-    return true;
-  }
 }
 
 export function judge(c: HttpCase, sent: Sent, judging: RouteJudging): CaseOutcome {
@@ -124,7 +103,6 @@ export function judge(c: HttpCase, sent: Sent, judging: RouteJudging): CaseOutco
     return { status: sent.failure, problem: `${sent.failure}: ${sent.reason}`, input };
   }
   const status = String(sent.status);
-  if (judging.httpIn && coreParserRefusal(c, sent)) return { status: '500(node-red json parser)' };
   if (judging.deadline && sent.ms > WECHAT_DEADLINE_MS) return { status, problem: `answered after ${sent.ms} ms, past WeChat's 5 s`, input };
   if (sent.status >= 500 && !(judging.protocol500 && sent.status === 500 && isProtocolFailure(sent.body))) {
     return { status, problem: `${sent.status} for bad input: ${sent.body.slice(0, 300)}`, input };
@@ -186,7 +164,7 @@ export function routeTargets(rig: FuzzNodeRed, agent: Agent): FuzzTarget[] {
     { name: 'route:c4c-notification-in', route: ROUTES.c4c, inbound: 'fz.c4c', next: c4cCase, judging: {} },
     { name: 'route:wf-dcn-in:http-auth', route: ROUTES.dcnHttpAuth, inbound: 'fz.dcn.in', next: (rng) => dcnCase(rng, 'http-auth'), judging: { protocol500: true } },
     { name: 'route:wf-dcn-in:parameters', route: ROUTES.dcnParameters, inbound: 'fz.dcn.in', next: (rng) => dcnCase(rng, 'parameters'), judging: { protocol500: true } },
-    { name: 'route:timeoff-rest', route: ROUTES.timeoff, next: timeoffCase, judging: { httpIn: true } },
+    { name: 'route:timeoff-rest', route: ROUTES.timeoff, next: timeoffCase, judging: {} },
   ];
   return [...specs.map((spec) => routeTarget(rig, agent, spec)), adminTarget(rig, agent)];
 }
