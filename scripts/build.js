@@ -10,6 +10,7 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const tsc = require.resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+removeOrphans();
 buildChatPage();
 
 // Node-RED looks for icons beside each node's .js, so the package's icons go into every node folder.
@@ -64,4 +65,26 @@ function buildChatPage() {
     logLevel: 'warning',
   });
   for (const file of ['index.html', 'app.css']) fs.copyFileSync(path.join(source, file), path.join(out, file));
+}
+
+// The build is incremental, so a deleted or renamed .ts would leave its .js in dist/, where
+// mocha would still run an old test and the package could still require an old module.
+function removeOrphans() {
+  const compiled = ['lib', 'nodes', 'sandbox', 'test', 'bench', 'scripts'];
+  const bundled = path.join(root, 'dist', 'sandbox', 'chat', 'page');
+  const visit = (dir) => {
+    if (dir === bundled || !fs.existsSync(dir)) return;
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        visit(file);
+        continue;
+      }
+      const match = /^(.*)\.js(\.map)?$/.exec(entry.name);
+      if (!match) continue;
+      const source = path.join(root, path.relative(path.join(root, 'dist'), dir), `${match[1]}.ts`);
+      if (!fs.existsSync(source)) fs.rmSync(file);
+    }
+  };
+  for (const top of compiled) visit(path.join(root, 'dist', top));
 }
