@@ -20,8 +20,12 @@ export type NewEntry = Omit<ChatEntry, 'id' | 'at'>;
 /** The platform whose active messages answer an account's unanswered messages late: the Micro App only answers passively. */
 const LATE_CHANNEL: Partial<Record<DemoAccount, Channel>> = { official: 'customer-service', wecom: 'wecom-app' };
 
+/** How many entries the page keeps, all users together: the sandbox may run for days, and a chat page shows the recent past. */
+export const KEPT_ENTRIES = 5_000;
+
 export class Conversations {
   private readonly entries: ChatEntry[] = [];
+  private lastId = 0;
   private readonly added = new RecordFeed<ChatEntry>();
   /** `${channel} ${user}` of users whose last message is still waiting for its answer. */
   private readonly awaiting = new Set<string>();
@@ -30,6 +34,7 @@ export class Conversations {
   constructor(
     sandbox: Pick<Sandbox, 'wechat' | 'wecom' | 'mobileServices'>,
     private readonly now: () => number = Date.now,
+    private readonly kept: number = KEPT_ENTRIES,
   ) {
     this.unsubscribe = [
       sandbox.wechat.delivered.subscribe((m) => this.apiMessage(m, m.api === 'message/template/send' ? 'template' : 'customer-service')),
@@ -51,8 +56,10 @@ export class Conversations {
   }
 
   add(entry: NewEntry): ChatEntry {
-    const added: ChatEntry = { id: this.entries.length + 1, at: this.now(), ...entry };
+    const added: ChatEntry = { id: ++this.lastId, at: this.now(), ...entry };
     this.entries.push(added);
+    // The oldest go first; ids keep counting, so a page that saw an entry never sees its id again.
+    if (this.entries.length > this.kept) this.entries.splice(0, this.entries.length - this.kept);
     this.added.publish(added);
     return added;
   }
