@@ -56,7 +56,7 @@ describe('example: WF-DCN delivery (examples/wf-dcn-delivery.json)', () => {
   const login = { authorization: basicHeader(DEMO_DCN.sender, DEMO_DCN.password) };
 
   async function postWf(request: object): Promise<{ status: number; body: unknown }> {
-    const res = await fetch(`${harness.baseUrl}/dcn/HttpAuthDCNServlet?cmd=wf&security=${DEMO_DCN.security}`, {
+    const res = await fetch(`${harness.baseUrl}/dcn/delivery/HttpAuthDCNServlet?cmd=wf&security=${DEMO_DCN.security}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...login },
       body: JSON.stringify(request),
@@ -84,7 +84,7 @@ describe('example: WF-DCN delivery (examples/wf-dcn-delivery.json)', () => {
     harness.getNode('dcnd.device.wecom').receive({});
     harness.getNode('dcnd.device.ms').receive({});
     await waitFor('two devices registered', () => registered.length === 2);
-    const res = await fetch(`${harness.baseUrl}/dcn/admin/registry/${DEMO_DCN.security}/${DEMO_DCN.receiver}`, { headers: login });
+    const res = await fetch(`${harness.baseUrl}/dcn/examples/admin/registry/${DEMO_DCN.security}/${DEMO_DCN.receiver}`, { headers: login });
     assert.deepEqual(
       ((await res.json()) as Array<{ channel: string }>).map((d) => d.channel),
       ['mobile-services', 'wecom'],

@@ -25,7 +25,7 @@ describe('example: WF-DCN operations and filters (examples/wf-dcn-operations-and
   after(() => harness.stop());
 
   const post = (query: Record<string, string>, body: string, type = 'application/json') =>
-    fetch(`${harness.baseUrl}/dcn/HttpAuthDCNServlet?${new URLSearchParams(query)}`, {
+    fetch(`${harness.baseUrl}/dcn/operations/HttpAuthDCNServlet?${new URLSearchParams(query)}`, {
       method: 'POST',
       headers: { authorization: basicHeader(ADMIN.user, ADMIN.password), 'content-type': type },
       body,

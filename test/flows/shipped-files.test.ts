@@ -34,8 +34,37 @@ function estimatedWidth(node: FlowNode): number {
   return Math.max(100, 20 * Math.ceil((label.length * 7 + 57) / 20));
 }
 
+/** The HTTP routes a node serves, as "METHOD path" ("*" for every method): what two nodes may not share. */
+function routesOf(node: FlowNode): string[] {
+  const path = (value: unknown, fallback = '') => {
+    const text = typeof value === 'string' && value ? value : fallback;
+    return text && !text.startsWith('/') ? `/${text}` : text;
+  };
+  const routes: Record<string, () => string[]> = {
+    'wechat-in': () => [`* ${path(node.url)}`],
+    'c4c-notification-in': () => [`* ${path(node.url)}`],
+    'wf-dcn-in': () => [`* ${path(node.url)}`, `* ${path(node.paramUrl)}`],
+    'wf-dcn-hub': () => [`* ${path(node.adminUrl, '/dcn/admin')}/…`],
+    'http in': () => [`${String(node.method).toUpperCase()} ${path(node.url)}`],
+  };
+  return (routes[node.type]?.() ?? []).filter((route) => !route.endsWith(' ') && !route.endsWith(' /…'));
+}
+
 describe('the shipped flow files', () => {
   const files = flowFiles();
+
+  it('serve each route from one node, so every example deploys beside the demo and beside the others', () => {
+    // A node with the same id in several files is one node (the demo merges them, an import replaces it).
+    const owners = new Map<string, Map<string, string>>();
+    for (const { file, nodes } of files) {
+      for (const node of nodes) {
+        for (const route of routesOf(node)) owners.set(route, (owners.get(route) ?? new Map<string, string>()).set(node.id, file));
+      }
+    }
+    const shared = [...owners].filter(([, ids]) => ids.size > 1).map(([route, ids]) => `${route}: ${[...ids].map(([id, file]) => `${id} in ${file}`).join(', ')}`);
+    assert.deepEqual(shared, []);
+    assert.ok(owners.has('* /dcn/HttpAuthDCNServlet') && owners.has('POST /timeoff/leaverequest'), 'the routes were read');
+  });
 
   it('give config nodes with the same settings one id, and one id the same settings, in every file', () => {
     const idsBySettings = new Map<string, Set<string>>();
