@@ -23,8 +23,16 @@ export interface C4CNotification {
   raw: Record<string, unknown>;
 }
 
+export type NotificationErrorCode = 'notification_not_object' | 'notification_no_instance' | 'too_deep';
+
+/** A notification refused for its shape; the message is the protocol's English (it is the HTTP answer), the code names its translated text. */
 export class NotificationError extends Error {
-  constructor(message: string) {
+  constructor(
+    readonly code: NotificationErrorCode,
+    message: string,
+    /** What the translated text of `code` needs (see nodes/shared/locales/…/lib.json). */
+    readonly params: Record<string, string | number> = {},
+  ) {
     super(message);
     this.name = 'NotificationError';
   }
@@ -64,7 +72,7 @@ export const MAX_NOTIFICATION_DEPTH = 64;
 
 /** `dedupeKey` may be given when the caller already hashed the body (see contentKey). */
 export function parseNotification(body: unknown, dedupeKey?: string): C4CNotification {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new NotificationError('the notification body is not a JSON object');
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new NotificationError('notification_not_object', 'the notification body is not a JSON object');
   const raw = body as Record<string, unknown>;
   const data = raw.data && typeof raw.data === 'object' && !Array.isArray(raw.data) ? (raw.data as Record<string, unknown>) : {};
   const odataEndpoint = pick(raw, ['odataServiceEndpoint', 'odataServiceEndPoint', 'odataEndpoint', 'odataUrl']);
@@ -72,7 +80,7 @@ export function parseNotification(body: unknown, dedupeKey?: string): C4CNotific
   const rootId =
     pick(raw, ['businessObjectId', 'rootEntityId', 'root-entity-id', 'rootObjectId']) || pick(data, ['root-entity-id', 'entity-id']) || idFromEndpoint(odataEndpoint);
   const entityId = pick(raw, ['entityId', 'entity-id', 'nodeId']) || pick(data, ['entity-id']) || rootId;
-  if (!rootId && !odataEndpoint) throw new NotificationError('the notification names no business object instance (businessObjectId or odataServiceEndpoint)');
+  if (!rootId && !odataEndpoint) throw new NotificationError('notification_no_instance', 'the notification names no business object instance (businessObjectId or odataServiceEndpoint)');
   const businessObject =
     pick(raw, ['businessObject', 'businessObjectName', 'businessObjectType', 'entity', 'boName']) || (topic.includes('.') ? topic.split('.')[0] : '') || objectFromEndpoint(odataEndpoint);
   const eventSent = pick(raw, ['event', 'operation', 'action', 'changeType']) || topic;
@@ -92,7 +100,7 @@ function keyOf(raw: Record<string, unknown>): string {
   try {
     return contentKey(raw, MAX_NOTIFICATION_DEPTH).key;
   } catch (err) {
-    if (err instanceof ContentKeyError) throw new NotificationError(err.message);
+    if (err instanceof ContentKeyError) throw new NotificationError('too_deep', err.message, { maxDepth: err.maxDepth });
     throw err;
   }
 }

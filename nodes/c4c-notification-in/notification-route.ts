@@ -115,7 +115,7 @@ export function startNotificationRoute(RED: NodeAPI, node: NotificationNode, con
       notification = parseNotification(body.value, body.key);
     } catch (err) {
       if (err instanceof BodyError) return reject(res, err.status, err.message, req, errorText(RED, 'c4c-notification-in', err));
-      if (err instanceof NotificationError) return reject(res, 400, err.message, req);
+      if (err instanceof NotificationError) return reject(res, 400, err.message, req, errorText(RED, 'c4c-notification-in', err));
       throw err;
     }
     const { dedupeKey, ...payload } = notification;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_HINTS, WeChatApiError } from '../../../lib/wechat/api-errors';
-import { C4CError } from '../../../lib/c4c';
+import { C4CError, NotificationError, parseNotification } from '../../../lib/c4c';
 import { MessageFormatError } from '../../../lib/wechat/api-errors';
 import { checkMedia, prepareMediaMessage, prepareMessage } from '../../../lib/wechat/messages';
 import { ReplyFormatError, normalizeReply } from '../../../lib/wechat/replies';
@@ -31,6 +31,29 @@ describe("nodes/shared/locales: the texts of lib's error codes", () => {
         assert.ok(text, `${lang} ${kind}`);
         assert.match(fill(text, { ...err.params, detail: err.message }), /the server said no|SY\/530/, `${lang} ${kind}`);
       }
+    }
+  });
+
+  it('has, for every way a C4C notification is refused for its shape, an English text that says what lib says, and a Chinese one', () => {
+    const en = catalogue('en-US');
+    const zh = catalogue('zh-CN');
+    let nested: unknown = {};
+    for (let i = 0; i < 70; i++) nested = { data: nested };
+    const refusals = [[1, 2], { foo: 1 }, { businessObjectId: 'x', extra: nested }].map((body) => {
+      try {
+        parseNotification(body);
+      } catch (err) {
+        return err;
+      }
+      return assert.fail(`${JSON.stringify(body).slice(0, 40)} was accepted`);
+    });
+    assert.deepEqual(
+      refusals.map((err) => (err instanceof NotificationError ? err.code : String(err))),
+      ['notification_not_object', 'notification_no_instance', 'too_deep'],
+    );
+    for (const err of refusals as NotificationError[]) {
+      if (err.code !== 'too_deep') assert.equal(fill(en[err.code], err.params), err.message, err.code);
+      assert.ok(zh[err.code] && !/__\w+__/.test(fill(zh[err.code], err.params)), `a Chinese text for ${err.code}, every parameter filled`);
     }
   });
 
