@@ -9,7 +9,7 @@
  * a read and a write: compare-and-set and counters hold across processes.
  */
 import { ModuleTables } from './module-tables';
-import { MigrationStep, SqlDatabase } from './sql';
+import { MigrationStep, SqlDatabase, SqlExecutor } from './sql';
 import type { Store } from './types';
 
 /** The largest value accepted, serialised as JSON, in bytes. */
@@ -70,6 +70,15 @@ export interface StoredRecord {
   meta: RecordMeta;
 }
 
+export interface InsertOptions {
+  /**
+   * Top-level fields (field → value, as `where` of a list) that no record of the
+   * collection may already match: one that does is a conflict, and the insert does
+   * nothing. E.g. `{ requester, status: 'draft' }` keeps one draft per requester.
+   */
+  unique?: Record<string, unknown>;
+}
+
 export interface WriteOptions {
   /** Only when the stored record is at exactly this version. */
   ifVersion?: number;
@@ -104,13 +113,16 @@ export class RecordError extends Error {
   readonly code: RecordErrorCode;
   readonly textCode: string;
   readonly params: Record<string, string | number>;
+  /** For a unique insert's conflict: the stored record that already matches. */
+  readonly stored?: RecordMeta;
 
-  constructor(code: RecordErrorCode, textCode: string, message: string, params: Record<string, string | number> = {}) {
+  constructor(code: RecordErrorCode, textCode: string, message: string, params: Record<string, string | number> = {}, stored?: RecordMeta) {
     super(message);
     this.name = 'RecordError';
     this.code = code;
     this.textCode = textCode;
     this.params = params;
+    if (stored) this.stored = stored;
   }
 }
 
@@ -149,14 +161,34 @@ export class Records {
     return rows[0] ? recordOf(collection, rows[0]) : null;
   }
 
-  /** Creates the record at version 1; a record already there is a conflict. */
-  async insert(collection: string, key: string, value: unknown): Promise<StoredRecord> {
+  /**
+   * Creates the record at version 1; a record already there is a conflict. With
+   * `unique`, so is any record of the collection whose fields match it.
+   */
+  async insert(collection: string, key: string, value: unknown, options: InsertOptions = {}): Promise<StoredRecord> {
     checkCollection(collection);
     checkKey(key);
+    const unique = checkUnique(options.unique);
     const json = serialise(value);
     await this.migrated();
+    if (!unique) return this.insertRow(this.db, collection, key, json);
+    return this.db.transaction(async (tx) => {
+      // Unique inserts into one collection take turns: the upsert holds the collection's
+      // guard row until the commit (PostgreSQL; on SQLite the file's write lock does), so
+      // two of them cannot both find no match. ':' is in no collection name.
+      await tx.run(`INSERT INTO {record_counters} AS c (collection, value) VALUES (?, 0) ON CONFLICT (collection) DO UPDATE SET value = c.value`, [`unique:${collection}`]);
+      const [match] = await this.scan(tx, collection, { where: unique, limit: 1 });
+      if (match) {
+        const fields = JSON.stringify(unique);
+        throw new RecordError('record_conflict', 'record_unique', `the record ${collection}/${match.meta.key} already has ${fields}`, { collection, key: match.meta.key, fields }, match.meta);
+      }
+      return this.insertRow(tx, collection, key, json);
+    });
+  }
+
+  private async insertRow(db: SqlExecutor, collection: string, key: string, json: string): Promise<StoredRecord> {
     const now = this.now();
-    const rows = await this.db.all<MetaRow>(
+    const rows = await db.all<MetaRow>(
       `INSERT INTO {records} (collection, key, value, version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)
        ON CONFLICT (collection, key) DO NOTHING
        RETURNING version, created_at, updated_at`,
@@ -219,13 +251,19 @@ export class Records {
    */
   async list(collection: string, query: ListQuery = {}): Promise<StoredRecord[]> {
     checkCollection(collection);
-    const { where, prefix, limit } = checkListQuery(query);
+    const checked = checkListQuery(query);
     await this.migrated();
+    return this.scan(this.db, collection, checked);
+  }
+
+  /** The records of a checked list query, read through `db` (the store, or a transaction). */
+  private async scan(db: SqlExecutor, collection: string, query: { where?: Record<string, unknown>; prefix?: string; limit: number }): Promise<StoredRecord[]> {
+    const { where, prefix, limit } = query;
     const found: StoredRecord[] = [];
     const pageSize = where ? Math.max(limit, 200) : limit;
     let after: string | null = null;
     for (;;) {
-      const rows = await this.page(collection, prefix, after, pageSize);
+      const rows = await this.page(db, collection, prefix, after, pageSize);
       for (const row of rows) {
         const record = recordOf(collection, row);
         if (where && !matches(record.value, where)) continue;
@@ -251,7 +289,7 @@ export class Records {
   }
 
   /** One page of rows after key `after`; the prefix is compared with substr, so `%` and `_` are plain characters. */
-  private page(collection: string, prefix: string | undefined, after: string | null, size: number): Promise<RecordRow[]> {
+  private page(db: SqlExecutor, collection: string, prefix: string | undefined, after: string | null, size: number): Promise<RecordRow[]> {
     const conditions = ['collection = ?'];
     const params: (string | number)[] = [collection];
     if (prefix) {
@@ -264,7 +302,7 @@ export class Records {
       params.push(after);
     }
     params.push(size);
-    return this.db.all<RecordRow>(`SELECT key, value, version, created_at, updated_at FROM {records} WHERE ${conditions.join(' AND ')} ORDER BY key LIMIT ?`, params);
+    return db.all<RecordRow>(`SELECT key, value, version, created_at, updated_at FROM {records} WHERE ${conditions.join(' AND ')} ORDER BY key LIMIT ?`, params);
   }
 
   /** The conflict of an ifVersion write that changed nothing, saying what is stored now. */
@@ -349,6 +387,16 @@ export function checkListQuery(query: { where?: unknown; prefix?: unknown; limit
   }
   const fields = where && Object.keys(where).length ? (where as Record<string, unknown>) : undefined;
   return { where: fields, prefix: prefix || undefined, limit: typeof limit === 'number' ? limit : DEFAULT_LIST_LIMIT };
+}
+
+/** A unique insert's fields from a flow: absent, or an object of at least one field name and value. */
+export function checkUnique(value: unknown): Record<string, unknown> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value) || Object.keys(value).length === 0) {
+    const type = typeof value === 'object' && !Array.isArray(value) ? 'an empty object' : typeName(value);
+    throw invalid('record_invalid_unique', `unique must be an object of at least one field name and value (got ${type})`, { type });
+  }
+  return value as Record<string, unknown>;
 }
 
 /** The value as JSON; refused when JSON cannot hold it or it is larger than 1 MiB. */

@@ -15,6 +15,7 @@ import {
   checkCollection,
   checkIfVersion,
   checkListQuery,
+  checkUnique,
   closeThen,
   createStore,
   embeddedStoreConfig,
@@ -36,6 +37,7 @@ interface RecordsMessage extends NodeMessage {
   key?: unknown;
   ifVersion?: unknown;
   where?: unknown;
+  unique?: unknown;
   prefix?: unknown;
   limit?: unknown;
   record?: RecordMeta | null;
@@ -89,7 +91,10 @@ export function startRecordOperation(RED: NodeAPI, node: Node, config: WeChatSap
       case 'insert':
       case 'put': {
         const key = recordKey(msg.key);
-        const stored = operation === 'insert' ? await kept.insert(collection, key, msg.payload) : await kept.put(collection, key, msg.payload, { ifVersion: checkIfVersion(msg.ifVersion) });
+        const stored =
+          operation === 'insert'
+            ? await kept.insert(collection, key, msg.payload, { unique: checkUnique(msg.unique) })
+            : await kept.put(collection, key, msg.payload, { ifVersion: checkIfVersion(msg.ifVersion) });
         msg.payload = stored.value;
         msg.record = stored.meta;
         return statusOf(operation, { record: shown(key), version: stored.meta.version });
@@ -144,6 +149,8 @@ export function startRecordOperation(RED: NodeAPI, node: Node, config: WeChatSap
       (err: unknown) => {
         running.delete(work);
         status.error(errorStatus(err));
+        // A Catch node gets a copy of the message: for a unique insert's conflict, with the record that matched.
+        if (err instanceof RecordError && err.stored) message.record = err.stored;
         done(flowError(RED, TYPE, err));
       },
     );

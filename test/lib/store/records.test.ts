@@ -53,6 +53,28 @@ function contract(name: string, open: () => Store): void {
       assert.deepEqual((await records.get('timeoff.requests', '1'))?.value, value, 'the stored record is untouched');
     });
 
+    it('inserts with unique fields only when no record of the collection matches them, naming the one that does', async () => {
+      await records.insert('leave', '1', { requester: 'P1', status: 'submitted' }, { unique: { requester: 'P1', status: 'draft' } });
+      await records.insert('leave', '2', { requester: 'P1', status: 'draft' }, { unique: { requester: 'P1', status: 'draft' } });
+      await records.insert('other', '1', { requester: 'P1', status: 'draft' }, { unique: { requester: 'P1', status: 'draft' } });
+      const err = await refusal(records.insert('leave', '3', { requester: 'P1', status: 'draft' }, { unique: { requester: 'P1', status: 'draft' } }));
+      assert.equal(err.code, 'record_conflict');
+      assert.equal(err.textCode, 'record_unique');
+      assert.deepEqual(err.params, { collection: 'leave', key: '2', fields: '{"requester":"P1","status":"draft"}' });
+      assert.equal(err.stored?.key, '2');
+      assert.equal(await records.get('leave', '3'), null, 'nothing was inserted');
+      await records.insert('leave', '4', { requester: 'P2', status: 'draft' }, { unique: { requester: 'P2', status: 'draft' } });
+      assert.deepEqual(keysOf(await records.list('leave', { where: { status: 'draft' } })), ['2', '4']);
+      assert.equal((await refusal(records.insert('leave', '2', { x: 1 }, { unique: { x: 1 } }))).textCode, 'record_exists', 'the key is still unique');
+    });
+
+    it('lets exactly one of a burst of unique inserts with one set of fields in', async () => {
+      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => records.insert('leave', String(i + 1), { requester: 'P1', status: 'draft' }, { unique: { requester: 'P1', status: 'draft' } })));
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1);
+      for (const lost of outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected')) assert.equal((lost.reason as RecordError).textCode, 'record_unique');
+      assert.equal((await records.list('leave')).length, 1);
+    });
+
     it('puts: creates at version 1, then each write adds one, keeping the creation time', async () => {
       const first = await records.put('c', 'k', 'one');
       assert.equal(first.meta.version, 1);
@@ -316,6 +338,19 @@ describe('lib/store records', () => {
       await Promise.all([a.close(), b.close()]);
     });
 
+    it('lets exactly one of two instances insert with the same unique fields at the same time', async () => {
+      const a = createStore(pgConfig(schema, { tablePrefix: 'uniq_' }));
+      const b = createStore(pgConfig(schema, { tablePrefix: 'uniq_' }));
+      const [ra, rb] = [new Records(a), new Records(b)];
+      for (let round = 0; round < 5; round++) {
+        const requester = `P${round}`;
+        const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? ra : rb).insert('leave', `${round}-${i}`, { requester, status: 'draft' }, { unique: { requester, status: 'draft' } })));
+        assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, `round ${round}`);
+      }
+      assert.equal((await ra.list('leave')).length, 5);
+      await Promise.all([a.close(), b.close()]);
+    });
+
     it('migrates from several instances starting together', async () => {
       const stores = Array.from({ length: 4 }, () => createStore(pgConfig(schema, { tablePrefix: 'mig_rec_' })));
       await Promise.all(stores.map((s, i) => new Records(s).put('c', `k${i}`, i)));
@@ -330,10 +365,13 @@ describe('lib/store records', () => {
       const records = new Records(store);
       await records.put('c', 'k', 1);
       await records.put('c', 'k', 2);
+      await records.put('c', 'open', { state: 'open' });
       const en = catalogue('en-US');
       const zh = catalogue('zh-CN');
       const refusals = await Promise.all([
         refusal(records.insert('c', 'k', 1)),
+        refusal(records.insert('c', 'k2', { state: 'open' }, { unique: { state: 'open' } })),
+        refusal(records.insert('c', 'k2', 1, { unique: {} })),
         refusal(records.put('c', 'k', 1, { ifVersion: 1 })),
         refusal(records.delete('c', 'absent', { ifVersion: 3 })),
         refusal(records.get('Bad', 'k')),

@@ -161,6 +161,21 @@ describe('wechat-sap-records node', () => {
     assert.deepEqual((await ok({ operation: 'get', key: 'r1' })).payload, { n: 3 }, 'nothing changed');
   });
 
+  it('inserts with msg.unique only while no record has those fields; the Catch node gets the one that has them', async () => {
+    await load();
+    const draft = { requester: 'P000001', status: 'draft' };
+    await ok({ operation: 'insert', key: 1, payload: draft, unique: draft });
+    const { out, caught } = await send({ operation: 'insert', key: 2, payload: draft, unique: draft });
+    assert.equal(out, undefined);
+    const error = caught?.error as CaughtError;
+    assert.equal(error.code, 'record_conflict');
+    assert.equal(error.message, 'RecordError: the record timeoff.requests/1 already has {"requester":"P000001","status":"draft"}');
+    assert.equal((caught?.record as { key: string } | undefined)?.key, '1', 'the record that has the fields');
+    assert.equal((await ok({ operation: 'get', key: 2 })).payload, null, 'nothing was inserted');
+    await ok({ operation: 'insert', key: 3, payload: { requester: 'P000002', status: 'draft' }, unique: { requester: 'P000002', status: 'draft' } });
+    assert.equal((await refused({ operation: 'insert', key: 4, payload: draft, unique: 'draft' })).code, 'record_invalid');
+  });
+
   it('refuses bad input as record_invalid, and goes on with the next message', async () => {
     await load();
     const attempts: Array<[Msg, RegExp]> = [
