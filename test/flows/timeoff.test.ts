@@ -231,6 +231,31 @@ describe('scenario: TimeOff micro app (flows/timeoff.json)', () => {
       assert.equal(cardsTo(REQUESTER)[0].title, `Leave request ${id} ${stored.status}`);
     });
 
+    it('two creates at once, chat and page, both read before either is written: the store makes one draft, the other is told of it', async () => {
+      const user = someone();
+      // Hold the new drafts coming out of "Apply the command" until both have been worked out with no draft seen.
+      const apply = harness.getNode('timeoff.apply') as unknown as { send: (msgs: unknown) => void };
+      const send = apply.send;
+      const held: unknown[] = [];
+      apply.send = (msgs: unknown) => {
+        held.push(msgs);
+        if (held.length === 2) held.forEach((m) => send.call(apply, m));
+      };
+      let answers: [string, Rest<{ id: number; error?: string }>];
+      try {
+        answers = await Promise.all([chat(user, 'create'), rest<{ id: number; error?: string }>('POST', '', { requester: user })]);
+      } finally {
+        apply.send = send;
+      }
+      const [chatted, posted] = answers;
+      const drafts = (await rest<LeaveRequest[]>('GET', `?user=${user}`)).body.filter((r) => r.status === 'draft');
+      assert.equal(drafts.length, 1, `one draft: ${chatted} | ${JSON.stringify(posted)}`);
+      const id = drafts[0].id;
+      const chatWon = chatted.startsWith(`Draft ${id} created.`);
+      if (chatWon) assert.deepEqual([posted.status, posted.body], [409, { error: `You already have draft ${id}.`, field: 'requester', id }]);
+      else assert.deepEqual([chatted, posted.status, posted.body.id], [`You already have draft ${id}.`, 201, id]);
+    });
+
     it('dates are checked: not a date, end before start, a weekend only; submit needs everything', async () => {
       const user = someone();
       assert.equal(await chat(user, 'start 2024-05-06'), 'You have no draft. Send create to start one.');
