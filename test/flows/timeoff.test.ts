@@ -89,6 +89,24 @@ describe('scenario: TimeOff micro app (flows/timeoff.json)', () => {
   }
   const read = async (id: number) => (await rest<LeaveRequest>('GET', `?id=${id}`)).body;
 
+  /**
+   * Holds what "Apply the command" sends until `count` messages have been worked out, then
+   * lets them all go: so racing commands have all read the store before any writes. The
+   * returned function puts the node back.
+   */
+  function holdApplied(count: number): () => void {
+    const apply = harness.getNode('timeoff.apply') as unknown as { send: (msgs: unknown) => void };
+    const send = apply.send;
+    const held: unknown[] = [];
+    apply.send = (msgs: unknown) => {
+      held.push(msgs);
+      if (held.length === count) held.forEach((m) => send.call(apply, m));
+    };
+    return () => {
+      apply.send = send;
+    };
+  }
+
   /** The text cards pushed to `user` so far. */
   const cardsTo = (user: string): TextCard[] =>
     run.sandbox.mobileServices.deliveries
@@ -198,14 +216,8 @@ describe('scenario: TimeOff micro app (flows/timeoff.json)', () => {
 
     it('two decisions racing, both read before either is written: the store takes one, the other is told it was already decided', async () => {
       const id = await submitByChat(REQUESTER);
-      // Hold the decisions coming out of "Apply the command" until both have been worked out from the same version.
-      const apply = harness.getNode('timeoff.apply') as unknown as { send: (msgs: unknown) => void };
-      const send = apply.send;
-      const held: unknown[] = [];
-      apply.send = (msgs: unknown) => {
-        held.push(msgs);
-        if (held.length === 2) held.forEach((m) => send.call(apply, m));
-      };
+      // The decisions wait until both have been worked out from the same version.
+      const release = holdApplied(2);
       const problems: unknown[] = [];
       const storeProblem = harness.getNode('timeoff.store.problem');
       const receive = storeProblem.receive.bind(storeProblem);
@@ -217,7 +229,7 @@ describe('scenario: TimeOff micro app (flows/timeoff.json)', () => {
       try {
         answers = await Promise.all([chat(APPROVER, `approve ${id}`), chat(APPROVER, `reject ${id} No`)]);
       } finally {
-        apply.send = send;
+        release();
         storeProblem.receive = receive;
       }
       assert.deepEqual(problems, ['record_conflict'], 'the second write was refused by the store');
@@ -233,19 +245,13 @@ describe('scenario: TimeOff micro app (flows/timeoff.json)', () => {
 
     it('two creates at once, chat and page, both read before either is written: the store makes one draft, the other is told of it', async () => {
       const user = someone();
-      // Hold the new drafts coming out of "Apply the command" until both have been worked out with no draft seen.
-      const apply = harness.getNode('timeoff.apply') as unknown as { send: (msgs: unknown) => void };
-      const send = apply.send;
-      const held: unknown[] = [];
-      apply.send = (msgs: unknown) => {
-        held.push(msgs);
-        if (held.length === 2) held.forEach((m) => send.call(apply, m));
-      };
+      // The new drafts wait until both have been worked out with no draft seen.
+      const release = holdApplied(2);
       let answers: [string, Rest<{ id: number; error?: string }>];
       try {
         answers = await Promise.all([chat(user, 'create'), rest<{ id: number; error?: string }>('POST', '', { requester: user })]);
       } finally {
-        apply.send = send;
+        release();
       }
       const [chatted, posted] = answers;
       const drafts = (await rest<LeaveRequest[]>('GET', `?user=${user}`)).body.filter((r) => r.status === 'draft');
