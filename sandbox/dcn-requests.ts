@@ -145,6 +145,22 @@ export function adminBaseFor(servletUrl: string): string {
   return `${new URL(servletUrl).origin}/dcn/admin`;
 }
 
+/**
+ * Resolves once the hub lists `count` devices for the demo's receiver (the fan-out flow
+ * registers SUPAdmin's two at deploy, a moment after its routes answer); a request
+ * posted before that has no device to create messages for.
+ */
+export async function devicesRegistered(nodeRedUrl: string, count = 2, timeoutMs = 10_000): Promise<void> {
+  const url = `${nodeRedUrl.replace(/\/+$/, '')}/dcn/admin/registry/${encodeURIComponent(DEMO_DCN.security)}/${encodeURIComponent(DEMO_DCN.receiver)}`;
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(url, { headers: { authorization: basicHeader(DEMO_DCN.sender, DEMO_DCN.password) } });
+    if (res.ok && ((await res.json()) as unknown[]).length >= count) return;
+    if (Date.now() > until) throw new Error(`${DEMO_DCN.receiver}'s ${count} devices were not registered (${url} answered ${res.status})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export interface DcnLogin {
   user: string;
   password: string;

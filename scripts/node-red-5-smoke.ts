@@ -20,9 +20,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { basicHeader } from '../lib/http/basic-auth';
 import { DEMO_C4C, DEMO_DCN, DEMO_MICRO_APP, demoEnvironment } from '../sandbox/demo-accounts';
-import { DEMO_DCN_LOGIN, TRIP_SUBJECT, adminBaseFor, defaultDcnUrl, postDcn, tripRequest } from '../sandbox/dcn-requests';
+import { TRIP_SUBJECT, defaultDcnUrl, devicesRegistered, postDcn, tripRequest } from '../sandbox/dcn-requests';
 import { Sandbox, startSandbox } from '../sandbox/index';
 import { microAppCallbackUrl } from '../sandbox/mobile-services/index';
 import { DeliveryResult, MessageSpec, randomOpenId, WeChatClientSimulator } from '../sandbox/wechat-client';
@@ -75,25 +74,14 @@ function replyText(result: DeliveryResult): string {
   return reply.text;
 }
 
-async function eventually<T>(what: string, find: () => T | undefined | Promise<T | undefined>): Promise<T> {
+async function eventually<T>(what: string, find: () => T | undefined): Promise<T> {
   const deadline = Date.now() + AFTERWARDS_TIMEOUT_MS;
   for (;;) {
-    const found = await find();
+    const found = find();
     if (found !== undefined) return found;
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${AFTERWARDS_TIMEOUT_MS / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/** How many devices the hub's admin route lists for `user`; 0 while the hub's store is not ready (503). */
-async function registeredDevices(servletUrl: string, user: string): Promise<number> {
-  const security = new URL(servletUrl).searchParams.get('security') ?? DEMO_DCN.security;
-  const response = await fetch(`${adminBaseFor(servletUrl)}/registry/${encodeURIComponent(security)}/${encodeURIComponent(user)}`, {
-    headers: { authorization: basicHeader(DEMO_DCN_LOGIN.user, DEMO_DCN_LOGIN.password) },
-  });
-  if (response.status === 503) return 0;
-  assert.equal(response.status, 200, `the registry route answered ${response.status}`);
-  return ((await response.json()) as unknown[]).length;
 }
 
 function qaCheck(name: string, client: WeChatClientSimulator, path: string, message: MessageSpec, expected: string): Check {
@@ -226,9 +214,7 @@ const FLOW_CHECKS: Record<string, FlowChecks> = {
           const id = `NR5-${Date.now()}`;
           const url = defaultDcnUrl(base);
           const receiver = DEMO_DCN.receiver;
-          // The flow registers SUPAdmin's two devices a moment after deploy (inject once); a request
-          // processed before that has no device to create messages for, as the contract says.
-          await eventually(`${receiver}'s two devices in the registry`, async () => ((await registeredDevices(url, receiver)) >= 2 ? true : undefined));
+          await devicesRegistered(base, 2, AFTERWARDS_TIMEOUT_MS);
           const answer = await postDcn(url, tripRequest('trip', { id }));
           assert.equal(answer.status, 200, answer.text);
           await eventually(`the WeCom message to ${receiver}`, () =>

@@ -12,7 +12,8 @@ import { ChatPage } from '../../sandbox/chat/server';
 import { DEMO_DCN, DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from '../../sandbox/demo-accounts';
 import { nextWorkingWeek } from '../../scripts/demo-welcome';
 import { WatchedPage, launchChromium, openWatchedPage, saveScreenshot } from '../support/browser';
-import { devicesRegistered, runDemo } from '../support/demo-run';
+import { devicesRegistered } from '../../sandbox/dcn-requests';
+import { runDemo } from '../support/demo-run';
 
 const DOCS = join(__dirname, '..', '..', '..', 'docs');
 /** Long enough for the Q&A bot's late answer (6 s) on a busy machine. */

@@ -5,7 +5,8 @@ import { main } from '../../sandbox/cli';
 import { DEMO_DCN, DEMO_FOLLOWER_OPENID, DEMO_MICRO_APP } from '../../sandbox/demo-accounts';
 import { DEFAULT_SANDBOX_URL } from '../../sandbox/demo-addresses';
 import type { Sandbox } from '../../sandbox/index';
-import { devicesRegistered, runDemo } from '../support/demo-run';
+import { devicesRegistered } from '../../sandbox/dcn-requests';
+import { runDemo } from '../support/demo-run';
 import { logs, waitFor } from '../support/flow-watch';
 
 describe('npm start: the commands it prints (scripts/demo-welcome.ts)', () => {

@@ -19,8 +19,6 @@ import registerDcnHub from '../../nodes/wf-dcn-hub/wf-dcn-hub';
 import registerDcnIn from '../../nodes/wf-dcn-in/wf-dcn-in';
 import registerDcnRegistry from '../../nodes/wf-dcn-registry/wf-dcn-registry';
 import registerDcnResponse from '../../nodes/wf-dcn-response/wf-dcn-response';
-import { basicHeader } from '../../lib/http/basic-auth';
-import { DEMO_DCN } from '../../sandbox/demo-accounts';
 import { connectToNodeRed } from '../../sandbox/demo-wiring';
 import { ShippedFlowRun, runShippedFlow } from './flow-watch';
 
@@ -50,16 +48,4 @@ export function runDemo(): ShippedFlowRun {
   const run = runShippedFlow(SHIPPED_FLOWS, ALL_NODES);
   before(() => connectToNodeRed(run.sandbox, run.harness.baseUrl));
   return run;
-}
-
-/** Resolves once the fan-out flow's injects registered SUPAdmin's two devices (its admin route lists them). */
-export async function devicesRegistered(baseUrl: string): Promise<void> {
-  const url = `${baseUrl}/dcn/admin/registry/${DEMO_DCN.security}/${DEMO_DCN.receiver}`;
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const res = await fetch(url, { headers: { authorization: basicHeader(DEMO_DCN.sender, DEMO_DCN.password) } });
-    if (res.ok && ((await res.json()) as unknown[]).length === 2) return;
-    if (Date.now() > until) throw new Error(`SUPAdmin's two devices were not registered (${url} answered ${res.status})`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
