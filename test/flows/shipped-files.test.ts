@@ -34,20 +34,26 @@ function estimatedWidth(node: FlowNode): number {
   return Math.max(100, 20 * Math.ceil((label.length * 7 + 57) / 20));
 }
 
+/** A route's path as Node-RED mounts it (a leading slash added), or '' when the field is empty. */
+function routePath(value: unknown): string {
+  if (typeof value !== 'string' || !value) return '';
+  return value.startsWith('/') ? value : `/${value}`;
+}
+
 /** The HTTP routes a node serves, as "METHOD path" ("*" for every method): what two nodes may not share. */
 function routesOf(node: FlowNode): string[] {
-  const path = (value: unknown, fallback = '') => {
-    const text = typeof value === 'string' && value ? value : fallback;
-    return text && !text.startsWith('/') ? `/${text}` : text;
+  const served: Record<string, Array<[string, string]>> = {
+    'wechat-in': [['*', routePath(node.url)]],
+    'c4c-notification-in': [['*', routePath(node.url)]],
+    'wf-dcn-in': [
+      ['*', routePath(node.url)],
+      ['*', routePath(node.paramUrl)],
+    ],
+    // The hub's admin routes, all under one root.
+    'wf-dcn-hub': [['*', `${routePath(node.adminUrl) || '/dcn/admin'}/…`]],
+    'http in': [[String(node.method).toUpperCase(), routePath(node.url)]],
   };
-  const routes: Record<string, () => string[]> = {
-    'wechat-in': () => [`* ${path(node.url)}`],
-    'c4c-notification-in': () => [`* ${path(node.url)}`],
-    'wf-dcn-in': () => [`* ${path(node.url)}`, `* ${path(node.paramUrl)}`],
-    'wf-dcn-hub': () => [`* ${path(node.adminUrl, '/dcn/admin')}/…`],
-    'http in': () => [`${String(node.method).toUpperCase()} ${path(node.url)}`],
-  };
-  return (routes[node.type]?.() ?? []).filter((route) => !route.endsWith(' ') && !route.endsWith(' /…'));
+  return (served[node.type] ?? []).filter(([, path]) => path).map(([method, path]) => `${method} ${path}`);
 }
 
 describe('the shipped flow files', () => {
