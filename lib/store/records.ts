@@ -393,7 +393,8 @@ export function checkListQuery(query: { where?: unknown; prefix?: unknown; limit
 export function checkUnique(value: unknown): Record<string, unknown> | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value) || Object.keys(value).length === 0) {
-    const type = typeof value === 'object' && !Array.isArray(value) ? 'an empty object' : typeName(value);
+    // The JSON type, the same word in every language; an object without fields shows as {}.
+    const type = typeof value === 'object' && !Array.isArray(value) ? '{}' : typeName(value);
     throw invalid('record_invalid_unique', `unique must be an object of at least one field name and value (got ${type})`, { type });
   }
   return value as Record<string, unknown>;
