@@ -175,7 +175,9 @@ export class Records {
     return this.db.transaction(async (tx) => {
       // Unique inserts into one collection take turns: the upsert holds the collection's
       // guard row until the commit (PostgreSQL; on SQLite the file's write lock does), so
-      // two of them cannot both find no match. ':' is in no collection name.
+      // two of them cannot both find no match. Not Store.withLock: the row lock is part of
+      // the insert's own transaction (no second connection, no polling as withLock does on
+      // SQLite), and Records may be given a bare SqlDatabase. ':' is in no collection name.
       await tx.run(`INSERT INTO {record_counters} AS c (collection, value) VALUES (?, 0) ON CONFLICT (collection) DO UPDATE SET value = c.value`, [`unique:${collection}`]);
       const [match] = await this.scan(tx, collection, { where: unique, limit: 1 });
       if (match) {
